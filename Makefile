@@ -1,0 +1,31 @@
+# Two commands for a fresh machine with Python >= 3.11 and Node/npm: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO_DIR ?= var/demo
+
+.PHONY: install demo test serve bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# Re-install when the dependency lists change.
+$(VENV)/.installed: pyproject.toml package-lock.json | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[test]"
+	npm ci --no-audit --no-fund --silent
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(BIN)/wardpulse --data-dir $(DEMO_DIR) demo
+
+test: install
+	$(BIN)/pytest
+
+serve: install
+	$(BIN)/wardpulse serve
+
+clean:
+	rm -rf $(VENV) node_modules

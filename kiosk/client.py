@@ -1,0 +1,184 @@
+"""A Python kiosk: the same protocol as the tablet page, with a durable outbox.
+
+Used for Linux kiosks, by `wardpulse demo` to simulate tablets, and by the tests.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+import socketio
+
+from shared.protocol import KIOSK_NAMESPACE, RATING, iso_utc
+
+log = logging.getLogger(__name__)
+
+# Refusals that no resend can fix: the device must be enrolled again.
+FATAL_CONNECT_ERRORS = {"missing_token", "unknown_token", "revoked_token"}
+RETRY_LATER = {"storage_unavailable"}
+
+
+class Outbox:
+    """Ratings made here and not yet acked by the server, in SQLite so they survive a restart or power cut."""
+
+    def __init__(self, path: str | Path):
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS outbox (id TEXT PRIMARY KEY, tapped_at TEXT, payload TEXT)")
+        self._db.execute("CREATE TABLE IF NOT EXISTS refused (id TEXT PRIMARY KEY, payload TEXT, error TEXT)")
+        self._lock = threading.Lock()
+
+    def put(self, rating: dict) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR IGNORE INTO outbox VALUES (?, ?, ?)", (rating["id"], rating["tapped_at"], json.dumps(rating))
+            )
+
+    def remove(self, rating_id: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM outbox WHERE id = ?", (rating_id,))
+
+    def refuse(self, rating: dict, ack: dict) -> None:
+        """Keep a permanently refused rating aside (never silently dropped) and out of the queue."""
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO refused VALUES (?, ?, ?)", (rating["id"], json.dumps(rating), json.dumps(ack)))
+            self._db.execute("DELETE FROM outbox WHERE id = ?", (rating["id"],))
+
+    def pending(self) -> list[dict]:
+        """Oldest tap first."""
+        with self._lock:
+            rows = self._db.execute("SELECT payload FROM outbox ORDER BY tapped_at, id").fetchall()
+        return [json.loads(r[0]) for r in rows]
+
+    def refused(self) -> list[dict]:
+        with self._lock:
+            rows = self._db.execute("SELECT payload, error FROM refused").fetchall()
+        return [{"rating": json.loads(p), "ack": json.loads(e)} for p, e in rows]
+
+    def __len__(self) -> int:
+        with self._lock:
+            return self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def make_rating(score: str, comment: str | None = None, follow_up: dict | None = None, tapped_at: datetime | None = None) -> dict:
+    """A rating as a tablet makes it at the moment of the tap."""
+    rating = {"id": str(uuid.uuid4()), "score": score, "tapped_at": iso_utc(tapped_at or datetime.now(timezone.utc))}
+    if comment:
+        rating["comment"] = comment
+    if follow_up is not None:
+        rating["follow_up"] = follow_up
+    return rating
+
+
+class KioskClient:
+    """Taps go into the outbox first, then to the server; each leaves the outbox only when acked."""
+
+    def __init__(self, url: str, token: str, outbox_path: str | Path, ack_timeout: float = 10.0):
+        self.url = url
+        self.token = token
+        self.outbox = Outbox(outbox_path)
+        self.ack_timeout = ack_timeout
+        self.acked = 0
+        self.duplicates = 0
+        self.refusal: dict | None = None  # set when the server refuses this device
+        self.last_ack: dict | None = None
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._drained = threading.Condition()
+        # The send loop reconnects by itself; one mechanism, not two racing.
+        self.sio = socketio.Client(reconnection=False)
+        self.sio.on("connect", self._wake.set, namespace=KIOSK_NAMESPACE)
+        self.sio.on("connect_error", self._on_connect_error, namespace=KIOSK_NAMESPACE)
+        self._sender = threading.Thread(target=self._send_loop, name="kiosk-outbox", daemon=True)
+
+    # -- public
+    def start(self) -> "KioskClient":
+        self._sender.start()
+        return self
+
+    def tap(self, score: str, comment: str | None = None, follow_up: dict | None = None, tapped_at: datetime | None = None) -> dict:
+        """Record a tap durably on this kiosk and queue it for the server."""
+        rating = make_rating(score, comment, follow_up, tapped_at)
+        self.outbox.put(rating)
+        self._wake.set()
+        return rating
+
+    def wait_drained(self, timeout: float = 10.0) -> bool:
+        """Block until the outbox is empty (True) or the timeout passes (False)."""
+        with self._drained:
+            return self._drained.wait_for(lambda: len(self.outbox) == 0, timeout)
+
+    @property
+    def connected(self) -> bool:
+        return self.sio.connected and KIOSK_NAMESPACE in self.sio.namespaces
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._sender.is_alive():
+            self._sender.join()
+        try:
+            self.sio.disconnect()
+        except Exception:  # already gone
+            pass
+        self.outbox.close()
+
+    # -- internals
+    def _on_connect_error(self, data=None):
+        refusal = data.get("data") if isinstance(data, dict) else None
+        if isinstance(refusal, dict) and refusal.get("error") in FATAL_CONNECT_ERRORS:
+            self.refusal = refusal
+            log.error("kiosk refused by the server: %s", refusal.get("message"))
+
+    def _connect(self) -> None:
+        try:
+            self.sio.connect(
+                self.url,
+                namespaces=[KIOSK_NAMESPACE],
+                auth={"token": self.token},
+                transports=["websocket"],
+                wait_timeout=5,
+            )
+        except socketio.exceptions.ConnectionError as exc:
+            log.debug("kiosk could not connect yet: %s", exc)
+
+    def _send_loop(self) -> None:
+        while not self._stop.is_set():
+            if self.refusal:
+                return
+            if not self.sio.connected:
+                self._connect()
+            if self.connected:
+                self._send_pending()
+            self._wake.wait(timeout=0.5 if len(self.outbox) else 2.0)
+            self._wake.clear()
+
+    def _send_pending(self) -> None:
+        for rating in self.outbox.pending():
+            if self._stop.is_set() or not self.connected:
+                return
+            try:
+                ack = self.sio.call(RATING, rating, namespace=KIOSK_NAMESPACE, timeout=self.ack_timeout)
+            except (socketio.exceptions.TimeoutError, socketio.exceptions.BadNamespaceError, socketio.exceptions.DisconnectedError):
+                return  # not acked: it stays in the outbox and is sent again
+            self.last_ack = ack
+            if isinstance(ack, dict) and ack.get("ok"):
+                self.outbox.remove(rating["id"])
+                self.acked += 1
+                self.duplicates += bool(ack.get("duplicate"))
+            elif isinstance(ack, dict) and ack.get("error") in RETRY_LATER:
+                return
+            else:
+                log.warning("rating %s refused: %s", rating["id"], ack)
+                self.outbox.refuse(rating, ack if isinstance(ack, dict) else {"ack": ack})
+            with self._drained:
+                self._drained.notify_all()

@@ -1,0 +1,3 @@
+from server.entry import main
+
+main()

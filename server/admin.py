@@ -1,0 +1,14 @@
+"""Admin commands, run by the CLI directly on the data dir or, while a server runs, through it."""
+
+from __future__ import annotations
+
+from server.storage import AdminError, Registry
+
+COMMANDS = ("add_ward", "add_kiosk", "revoke_kiosk", "add_display", "add_staff")
+
+
+def run_command(registry: Registry, command: str, args: dict) -> dict:
+    """Apply one admin command to the registry and return what it made or changed."""
+    if command not in COMMANDS:
+        raise AdminError(f"unknown admin command {command!r}")
+    return getattr(registry, command)(**args)

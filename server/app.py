@@ -1,0 +1,69 @@
+"""Application factory: defaults, then environment, then the caller's config."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+from flask import Flask
+from flask_babel import Babel
+from flask_socketio import SocketIO
+from flask_wtf.csrf import CSRFProtect
+
+from server.live import WardServer
+from server.storage import load_secret
+from shared.protocol import MAX_PAYLOAD_BYTES
+
+socketio = SocketIO()
+csrf = CSRFProtect()
+babel = Babel()
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the ward server. `config` wins over WARDPULSE_* environment variables, which win over defaults."""
+    app = Flask(__name__)
+    app.config.from_mapping(
+        DATA_DIR="var",
+        TIMEZONE="Europe/London",
+        PUBLIC_URL=None,
+        ASYNC_MODE="threading",
+        OFFLOAD=None,  # how to run blocking disk work off the event loop (set by the entry point)
+        CONTROL_TOKEN=None,  # admin commands from the CLI of a running server (set by `serve`)
+        VENDOR_DIR=str(PROJECT_ROOT / "node_modules" / "socket.io-client" / "dist"),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),  # a shift
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+        BABEL_DEFAULT_LOCALE="en_GB",
+    )
+    app.config.from_prefixed_env("WARDPULSE")
+    if config:
+        app.config.update(config)
+
+    data_dir = Path(app.config["DATA_DIR"])
+    data_dir.mkdir(parents=True, exist_ok=True)
+    app.secret_key = os.environ.get("WARDPULSE_SECRET_KEY") or load_secret(data_dir)
+    app.extensions["wardpulse"] = WardServer(data_dir, app.config["TIMEZONE"], app.config["OFFLOAD"])
+
+    babel.init_app(app)
+    csrf.init_app(app)
+
+    from server import auth, events, routes  # noqa: F401  (events registers the socket handlers)
+
+    app.register_blueprint(routes.kiosk_pages)
+    app.register_blueprint(routes.bp)
+    app.register_blueprint(auth.bp)
+    app.add_url_rule("/vendor/<path:filename>", endpoint="vendor", view_func=routes.vendor)
+    csrf.exempt(routes.control)
+
+    socketio.init_app(
+        app,
+        async_mode=app.config["ASYNC_MODE"],
+        max_http_buffer_size=MAX_PAYLOAD_BYTES,
+        logger=False,
+        engineio_logger=False,
+    )
+    return app

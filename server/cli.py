@@ -1,0 +1,288 @@
+"""The `wardpulse` command line.
+
+Admin commands work whether or not a server is running. The running server holds an exclusive
+lock on the data dir; when a command finds it taken, it sends the command to the server's
+control endpoint (address in `server.json`, bearer token in `control.token`, both in the data
+dir and readable only by the service user), so the change takes effect at once and the server
+stays the only writer.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import secrets
+import socket
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import click
+
+from server.admin import run_command
+from server.auth import hash_password
+from server.storage import (
+    ROLES,
+    AdminError,
+    DataDirLock,
+    Registry,
+    StorageUnavailable,
+    read_ratings,
+    write_atomically,
+)
+
+SERVER_INFO = "server.json"
+CONTROL_TOKEN = "control.token"
+EXPORT_FIELDS = ("id", "ward", "score", "tapped_at", "received_at", "comment", "lang", "follow_up", "kiosk_id", "channel", "misuse")
+
+
+def emit_result(as_json: bool, result: dict, human: str) -> None:
+    """With --json: one JSON object on stdout and nothing else."""
+    click.echo(json.dumps(result) if as_json else human)
+
+
+def public_url(data_dir: Path) -> str:
+    """The address tablets and phones use: --public-url / WARDPULSE_PUBLIC_URL, else the running server's."""
+    if os.environ.get("WARDPULSE_PUBLIC_URL"):
+        return os.environ["WARDPULSE_PUBLIC_URL"].rstrip("/")
+    info = data_dir / SERVER_INFO
+    if info.exists():
+        return json.loads(info.read_text())["public_url"]
+    return "http://127.0.0.1:5000"
+
+
+def admin(data_dir: Path, command: str, **args) -> dict:
+    """Run an admin command on the data dir, through the running server if there is one."""
+    lock = DataDirLock(data_dir)
+    if lock.try_acquire():
+        try:
+            return run_command(Registry(data_dir), command, args)
+        except (AdminError, StorageUnavailable) as exc:
+            raise click.ClickException(str(exc)) from None
+        finally:
+            lock.release()
+    return _via_server(data_dir, command, args)
+
+
+def _via_server(data_dir: Path, command: str, args: dict) -> dict:
+    deadline = time.monotonic() + 10
+    while not (data_dir / SERVER_INFO).exists():  # a server that is still starting
+        if time.monotonic() > deadline:
+            raise click.ClickException("the data dir is locked but no server answers: is one starting?")
+        time.sleep(0.2)
+    info = json.loads((data_dir / SERVER_INFO).read_text())
+    token = (data_dir / CONTROL_TOKEN).read_text().strip()
+    request = urllib.request.Request(
+        info["local_url"] + "/control",
+        data=json.dumps({"command": command, "args": args}).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.load(response)["result"]
+    except urllib.error.HTTPError as exc:
+        try:
+            message = json.load(exc)["message"]
+        except ValueError:
+            message = f"the server refused the command (HTTP {exc.code})"
+        raise click.ClickException(message) from None
+    except urllib.error.URLError as exc:
+        raise click.ClickException(f"could not reach the running server at {info['local_url']}: {exc.reason}") from None
+
+
+@click.group()
+@click.option(
+    "--data-dir",
+    envvar="WARDPULSE_DATA_DIR",
+    default="./var",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where ratings, the ward registry and secrets are kept.",
+)
+@click.pass_context
+def cli(ctx: click.Context, data_dir: Path) -> None:
+    """WardPulse: real-time Friends and Family Test feedback for hospital wards."""
+    ctx.obj = data_dir
+
+
+# --------------------------------------------------------------------------- serve
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 for all).")
+@click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on; 0 picks a free one.")
+@click.option(
+    "--async-mode",
+    type=click.Choice(["eventlet", "threading"]),
+    default="eventlet",
+    show_default=True,
+    help="eventlet for production; threading needs no monkey-patching.",
+)
+@click.option("--public-url", envvar="WARDPULSE_PUBLIC_URL", help="Address tablets and phones use, e.g. https://wardpulse.trust.nhs.uk.")
+@click.pass_obj
+def serve(data_dir: Path, host: str, port: int, async_mode: str, public_url: str | None) -> None:
+    """Run the ward server."""
+    from server.app import create_app
+    from server.entry import listen_and_serve, offload_for
+
+    lock = DataDirLock(data_dir)
+    if not lock.try_acquire():
+        raise click.ClickException(f"another WardPulse server is already using {data_dir}")
+    control_token = secrets.token_urlsafe(32)
+    write_atomically(data_dir / CONTROL_TOKEN, control_token, mode=0o600)
+    app = create_app(
+        {"DATA_DIR": str(data_dir), "ASYNC_MODE": async_mode, "OFFLOAD": offload_for(async_mode), "CONTROL_TOKEN": control_token}
+    )
+
+    def on_listening(bound_port: int) -> None:
+        local_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        local_url = f"http://{local_host}:{bound_port}"
+        shown = public_url or (f"http://{socket.getfqdn()}:{bound_port}" if host in ("0.0.0.0", "::") else local_url)
+        info = {"pid": os.getpid(), "local_url": local_url, "public_url": shown.rstrip("/"), "async_mode": async_mode}
+        write_atomically(data_dir / SERVER_INFO, json.dumps(info))
+        click.echo(f"WardPulse ward server listening on {local_url} ({async_mode}); data in {data_dir}", err=False)
+        sys.stdout.flush()
+
+    try:
+        listen_and_serve(app, host, port, async_mode, on_listening)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        (data_dir / SERVER_INFO).unlink(missing_ok=True)
+        app.extensions["wardpulse"].close()
+        lock.release()
+
+
+# --------------------------------------------------------------------------- admin
+
+
+@cli.group()
+def ward() -> None:
+    """Wards."""
+
+
+@ward.command("add")
+@click.argument("code")
+@click.option("--name", required=True, help="The ward's name as staff and patients know it.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_obj
+def ward_add(data_dir: Path, code: str, name: str, as_json: bool) -> None:
+    """Add a ward with a short CODE (letters, digits, dashes)."""
+    result = admin(data_dir, "add_ward", code=code, name=name)
+    emit_result(as_json, result, f"Added ward {result['code']}: {result['name']}")
+
+
+@cli.group()
+def kiosk() -> None:
+    """Ward tablets."""
+
+
+@kiosk.command("add")
+@click.option("--ward", "ward_code", required=True, help="Code of the ward the tablet stands on.")
+@click.option("--label", help="Where the tablet is, e.g. 'Day room'.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_obj
+def kiosk_add(data_dir: Path, ward_code: str, label: str | None, as_json: bool) -> None:
+    """Enroll a tablet: prints its token and the link to open on it."""
+    made = admin(data_dir, "add_kiosk", ward=ward_code, label=label)
+    url = f"{public_url(data_dir)}/kiosk#enroll={made['token']}"
+    result = {"kiosk_id": made["id"], "ward": made["ward"], "label": made["label"], "token": made["token"], "enroll_url": url}
+    emit_result(as_json, result, f"Kiosk {made['id']} ({made['label']}) on ward {made['ward']}.\nOpen on the tablet: {url}")
+
+
+@kiosk.command("revoke")
+@click.argument("kiosk_id")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_obj
+def kiosk_revoke(data_dir: Path, kiosk_id: str, as_json: bool) -> None:
+    """Revoke a tablet: its connection is dropped at once and refused from then on."""
+    result = admin(data_dir, "revoke_kiosk", kiosk_id=kiosk_id)
+    result.pop("token_hash", None)
+    emit_result(as_json, result, f"Kiosk {result['id']} revoked.")
+
+
+@cli.group()
+def display() -> None:
+    """Read-only wall screens for the nurses' station."""
+
+
+@display.command("add")
+@click.option("--ward", "ward_code", required=True, help="Code of the ward to show.")
+@click.option("--label", help="Where the screen hangs.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_obj
+def display_add(data_dir: Path, ward_code: str, label: str | None, as_json: bool) -> None:
+    """Make a read-only link for a wall screen."""
+    made = admin(data_dir, "add_display", ward=ward_code, label=label)
+    url = f"{public_url(data_dir)}/ward/{made['ward']}?display={made['token']}"
+    result = {"display_id": made["id"], "ward": made["ward"], "token": made["token"], "url": url}
+    emit_result(as_json, result, f"Wall screen link for ward {made['ward']}:\n{url}")
+
+
+@cli.group()
+def staff() -> None:
+    """Staff accounts."""
+
+
+@staff.command("add")
+@click.argument("username")
+@click.option("--ward", "ward_code", required=True, help="The staff member's ward.")
+@click.option("--role", type=click.Choice(ROLES), default="staff", show_default=True, help="What they may do.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_obj
+def staff_add(data_dir: Path, username: str, ward_code: str, role: str, as_json: bool) -> None:
+    """Add a staff account; the password is asked for (or read from stdin)."""
+    if sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    if len(password) < 8:
+        raise click.ClickException("the password must have at least 8 characters")
+    result = admin(data_dir, "add_staff", username=username, ward=ward_code, role=role, password_hash=hash_password(password))
+    emit_result(as_json, result, f"Added {result['role']} {result['username']} on ward {result['ward']}.")
+
+
+# --------------------------------------------------------------------------- export
+
+
+@cli.command()
+@click.option("--ward", "ward_code", required=True, help="Code of the ward.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True, help="Output format.")
+@click.option("--month", help="Only ratings tapped in this month, YYYY-MM.")
+@click.pass_obj
+def export(data_dir: Path, ward_code: str, fmt: str, month: str | None) -> None:
+    """Print every stored rating of a ward, one per row or line."""
+    if month is not None and not (len(month) == 7 and month[4] == "-" and month.replace("-", "").isdigit()):
+        raise click.BadParameter("use the form YYYY-MM, e.g. 2026-11", param_hint="--month")
+    ward_code = ward_code.upper()
+    if Registry(data_dir).ward(ward_code) is None:
+        raise click.ClickException(f"there is no ward {ward_code}")
+    ratings = sorted(read_ratings(data_dir, ward_code, month), key=lambda r: (r["tapped_at"], r["id"]))
+    out = sys.stdout
+    if fmt == "jsonl":
+        for r in ratings:
+            out.write(json.dumps({k: r.get(k) for k in EXPORT_FIELDS}) + "\n")
+        return
+    writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS, extrasaction="ignore")
+    writer.writeheader()
+    for r in ratings:
+        writer.writerow(dict(r, follow_up=json.dumps(r["follow_up"]) if r.get("follow_up") is not None else ""))
+
+
+# --------------------------------------------------------------------------- demo
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on; 0 picks a free one.")
+@click.option("--kiosks", "kiosk_count", default=3, show_default=True, help="How many simulated tablets tap.")
+@click.option("--every", default=8.0, show_default=True, help="Mean seconds between taps on each simulated tablet.")
+@click.pass_obj
+def demo(data_dir: Path, host: str, port: int, kiosk_count: int, every: float) -> None:
+    """Start a demo ward with simulated tablets; prints the kiosk and ward screen links and a login."""
+    from server.demo import run_demo
+
+    run_demo(data_dir, host, port, kiosk_count, every)

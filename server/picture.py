@@ -1,0 +1,60 @@
+"""The live picture of a ward: today's FFT counts and the recent feed. Pure domain logic."""
+
+from __future__ import annotations
+
+import bisect
+from collections import Counter
+from datetime import date, datetime, tzinfo
+
+from shared.fft import NEGATIVE, POSITIVE, SCORES
+from shared.protocol import parse_utc
+
+
+def percent(part: int, whole: int) -> float | None:
+    """NHS FFT percentages are shares of all responses, don't-know included."""
+    return round(100.0 * part / whole, 1) if whole else None
+
+
+def fft_stats(counts: Counter, day: date) -> dict:
+    """Counts per answer with % positive and % negative, as the ward screen shows them."""
+    total = sum(counts[s] for s in SCORES)
+    return {
+        "date": day.isoformat(),
+        "counts": {s: counts[s] for s in SCORES},
+        "total": total,
+        "positive_pct": percent(sum(counts[s] for s in POSITIVE), total),
+        "negative_pct": percent(sum(counts[s] for s in NEGATIVE), total),
+    }
+
+
+class WardPicture:
+    """Counts per local day and the newest ratings (by tap time) for one ward."""
+
+    def __init__(self, code: str, tz: tzinfo, feed_size: int = 50):
+        self.code = code
+        self.tz = tz
+        self.feed_size = feed_size
+        self._by_day: dict[date, Counter] = {}
+        self._feed: list[tuple[str, str, dict]] = []  # (tapped_at, id, rating), oldest first
+
+    def local_day(self, moment: datetime) -> date:
+        return moment.astimezone(self.tz).date()
+
+    def add(self, rating: dict) -> None:
+        """Take in a stored rating; ratings marked as misuse stay out of the counts."""
+        if not rating.get("misuse"):
+            day = self.local_day(parse_utc(rating["tapped_at"]))
+            self._by_day.setdefault(day, Counter())[rating["score"]] += 1
+        key = (rating["tapped_at"], rating["id"], rating)
+        if len(self._feed) >= self.feed_size and key[:2] <= self._feed[0][:2]:
+            return  # older than everything in a full feed (a late outbox batch)
+        bisect.insort(self._feed, key, key=lambda item: item[:2])
+        del self._feed[: max(0, len(self._feed) - self.feed_size)]
+
+    def stats(self, now: datetime) -> dict:
+        day = self.local_day(now)
+        return fft_stats(self._by_day.get(day, Counter()), day)
+
+    def recent(self) -> list[dict]:
+        """Newest first."""
+        return [item[2] for item in reversed(self._feed)]

@@ -1,0 +1,463 @@
+"""The one module that owns storage.
+
+Two stores, each used for what it is good at:
+
+* **Ratings** go to an append-only journal, one file per ward per month of `tapped_at`
+  (`ratings/<WARD>/<YYYY-MM>.jsonl`). Each rating is written and fsync'd before it is acked;
+  ratings arriving together share one fsync (group commit), so durability stays cheap, and an
+  append costs the same with a hundred or a million ratings on disk.
+* **The ward registry** (wards, kiosks, wall displays, staff) is small and rarely written, so it
+  lives in TinyDB, with a storage class that writes a temp file, fsyncs it and renames it over the
+  old one: a crash leaves either the old or the new file, never half of one.
+
+The server process is the only writer: it holds an exclusive lock on `server.lock` while it runs,
+and admin commands reach it through its control endpoint (see `server/cli.py`).
+"""
+
+from __future__ import annotations
+
+import copy
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import re
+import secrets
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Callable, Iterator
+
+from tinydb import Query, TinyDB
+from tinydb.storages import Storage
+
+from shared.protocol import ProtocolError
+
+log = logging.getLogger(__name__)
+
+REGISTRY_FILE = "wardpulse.json"
+RATINGS_DIR = "ratings"
+LOCK_FILE = "server.lock"
+SECRET_FILE = "secret_key"
+
+
+class StorageUnavailable(Exception):
+    """The disk refused a write (full, read-only, gone): nothing was stored."""
+
+
+class AdminError(ValueError):
+    """An admin command that cannot be done as asked; the message says why."""
+
+
+class AlreadyExists(AdminError):
+    """An admin tried to add something whose name is taken."""
+
+
+class NotFound(AdminError):
+    """An admin named something that does not exist."""
+
+
+WARD_CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{0,15}")
+USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+ROLES = ("staff", "sister", "admin")
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a new or renamed directory entry durable."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomically(path: Path, text: str, mode: int = 0o644) -> None:
+    """Replace a file so that a crash leaves the old or the new contents, never a mix."""
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+class AtomicJSONStorage(Storage):
+    """TinyDB storage: atomic, fsync'd whole-file writes, with an in-memory copy for reads."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._data = None
+        if self.path.exists():
+            self._data = json.loads(self.path.read_text(encoding="utf-8") or "null")
+
+    def read(self):
+        # TinyDB mutates what it reads before writing it back; hand out a copy.
+        return copy.deepcopy(self._data)
+
+    def write(self, data) -> None:
+        try:
+            write_atomically(self.path, json.dumps(data, sort_keys=True, indent=1))
+        except OSError as exc:
+            raise StorageUnavailable(str(exc)) from exc
+        self._data = copy.deepcopy(data)
+
+
+def token_hash(token: str) -> str:
+    """Tokens are stored hashed: a copied data dir does not leak working device tokens."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def load_secret(data_dir: Path, name: str = SECRET_FILE) -> str:
+    """Read a secret from the data dir, generating it on first run."""
+    path = data_dir / name
+    if not path.exists():
+        write_atomically(path, secrets.token_hex(32), mode=0o600)
+    return path.read_text().strip()
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _stamp() -> str:
+    return now_utc().isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+# --------------------------------------------------------------------------- ratings journal
+
+
+def fingerprint(fields: dict) -> str:
+    """What the tablet said, reduced to a hash: a resend must match it to count as a duplicate."""
+    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def partition(ward: str, tapped_at: str) -> tuple[str, str]:
+    return ward, tapped_at[:7]
+
+
+def read_journal(path: Path) -> Iterator[dict]:
+    """Yield the complete ratings in one journal file; a torn last line (crash mid-write) is skipped."""
+    with open(path, "rb") as fh:
+        for line in fh:
+            if not line.endswith(b"\n"):
+                break
+            try:
+                yield json.loads(line)
+            except ValueError:
+                log.error("skipping an unreadable line in %s", path)
+
+
+def repair_journal(path: Path) -> None:
+    """Cut a torn last line left by a crash mid-append, so the next append starts on a fresh line."""
+    size = path.stat().st_size
+    if size == 0:
+        return
+    with open(path, "rb+") as fh:
+        fh.seek(-1, os.SEEK_END)
+        if fh.read(1) == b"\n":
+            return
+        fh.seek(0)
+        keep = fh.read().rfind(b"\n") + 1
+        fh.truncate(keep)
+        fh.flush()
+        os.fsync(fh.fileno())
+    log.warning("cut a torn last line (%d bytes) from %s", size - keep, path)
+
+
+def journal_files(data_dir: Path, ward: str | None = None, month: str | None = None) -> list[Path]:
+    root = data_dir / RATINGS_DIR
+    pattern = f"{ward or '*'}/{month or '*'}.jsonl"
+    return sorted(root.glob(pattern))
+
+
+def read_ratings(data_dir: Path, ward: str | None = None, month: str | None = None) -> Iterator[dict]:
+    """Every stored rating (optionally one ward and one month), oldest partition first. Read-only."""
+    for path in journal_files(Path(data_dir), ward, month):
+        yield from read_journal(path)
+
+
+@dataclass
+class _Pending:
+    record: dict
+    fingerprint: str
+    done: threading.Event = field(default_factory=threading.Event)
+    error: Exception | None = None
+
+
+class RatingJournal:
+    """Durable, idempotent rating store with group commit."""
+
+    def __init__(self, data_dir: Path, offload: Callable | None = None):
+        self.root = data_dir / RATINGS_DIR
+        self.root.mkdir(parents=True, exist_ok=True)
+        # Under eventlet the entry point passes tpool.execute so fsync runs on a real thread.
+        self._offload = offload or (lambda fn, *args: fn(*args))
+        self._lock = threading.Lock()
+        self._known: dict[str, str] = {}  # rating id -> fingerprint
+        self._pending: dict[str, _Pending] = {}
+        self._queue: list[_Pending] = []
+        self._committing = False
+        self._files: dict[tuple[str, str], object] = {}
+
+    def load_recent(self, now: datetime, days: int = 8) -> list[dict]:
+        """Index the ratings a tablet could still resend (tapped up to 7 days ago); return them."""
+        months = {(now - timedelta(days=d)).strftime("%Y-%m") for d in range(days + 1)}
+        recent = []
+        for month in sorted(months):
+            for path in sorted(self.root.glob(f"*/{month}.jsonl")):
+                repair_journal(path)
+                for record in read_journal(path):
+                    self._known[record["id"]] = record["fingerprint"]
+                    recent.append(record)
+        return recent
+
+    def add(self, record: dict, fields: dict) -> bool:
+        """Store a rating durably; True if new, False if this id was already stored with the same content.
+
+        Raises ProtocolError("conflict") for a reused id with other content, StorageUnavailable on disk failure.
+        """
+        fp = fingerprint(fields)
+        lead = False
+        with self._lock:
+            known = self._known.get(record["id"])
+            pending = self._pending.get(record["id"])
+            if known is not None:
+                if known != fp:
+                    raise ProtocolError("conflict")
+                return False
+            if pending is not None:
+                if pending.fingerprint != fp:
+                    raise ProtocolError("conflict")
+                duplicate = True
+            else:
+                duplicate = False
+                pending = _Pending(dict(record, fingerprint=fp), fp)
+                self._pending[record["id"]] = pending
+                self._queue.append(pending)
+                if not self._committing:
+                    self._committing = lead = True
+        if lead:
+            self._commit_until_empty()
+        pending.done.wait()
+        if pending.error is not None:
+            raise pending.error
+        return not duplicate
+
+    def _commit_until_empty(self) -> None:
+        # The first writer to arrive commits everything queued behind it in one fsync.
+        while True:
+            with self._lock:
+                batch, self._queue = self._queue, []
+                if not batch:
+                    self._committing = False
+                    return
+            error = None
+            try:
+                self._offload(self._write_batch, [p.record for p in batch])
+            except OSError as exc:
+                log.error("could not store %d rating(s): %s", len(batch), exc)
+                error = StorageUnavailable(str(exc))
+            with self._lock:
+                for p in batch:
+                    del self._pending[p.record["id"]]
+                    if error is None:
+                        self._known[p.record["id"]] = p.fingerprint
+                    p.error = error
+            for p in batch:
+                p.done.set()
+
+    def _write_batch(self, records: list[dict]) -> None:
+        """Append records to their partitions and fsync each once. Runs on a real thread."""
+        lines: dict[tuple[str, str], list[bytes]] = {}
+        for r in records:
+            lines.setdefault(partition(r["ward"], r["tapped_at"]), []).append(
+                json.dumps(r, sort_keys=True).encode() + b"\n"
+            )
+        written = []
+        try:
+            for key, chunk in lines.items():
+                fh = self._file(key)
+                start = fh.tell()
+                written.append((fh, start))
+                fh.write(b"".join(chunk))
+                fh.flush()
+            for fh, _ in written:
+                os.fsync(fh.fileno())
+        except OSError:
+            # Take back anything half-written so the journal never holds a torn line mid-file.
+            for fh, start in written:
+                try:
+                    fh.truncate(start)
+                    fh.seek(start)
+                except OSError:
+                    self._forget(fh)
+            raise
+
+    def _file(self, key: tuple[str, str]):
+        fh = self._files.get(key)
+        if fh is None:
+            ward_dir = self.root / key[0]
+            new_dir = not ward_dir.exists()
+            ward_dir.mkdir(parents=True, exist_ok=True)
+            path = ward_dir / f"{key[1]}.jsonl"
+            new_file = not path.exists()
+            fh = open(path, "ab")
+            if new_file:
+                fsync_dir(ward_dir)
+            if new_dir:
+                fsync_dir(self.root)
+            self._files[key] = fh
+        return fh
+
+    def _forget(self, fh) -> None:
+        for key, open_fh in list(self._files.items()):
+            if open_fh is fh:
+                del self._files[key]
+                fh.close()
+
+    def close(self) -> None:
+        for fh in self._files.values():
+            fh.close()
+        self._files.clear()
+
+
+# --------------------------------------------------------------------------- ward registry
+
+
+class Registry:
+    """Wards, kiosks, wall displays and staff accounts, kept in TinyDB and mirrored in memory."""
+
+    def __init__(self, data_dir: Path):
+        self._db = TinyDB(data_dir / REGISTRY_FILE, storage=AtomicJSONStorage)
+        self._lock = threading.Lock()
+
+    def _table(self, name: str):
+        return self._db.table(name)
+
+    # wards
+    def add_ward(self, code: str, name: str) -> dict:
+        code = code.strip().upper()
+        if not WARD_CODE.fullmatch(code):
+            raise AdminError("a ward code is 1-16 letters, digits or dashes, e.g. 7B or AMU-2")
+        if not name.strip():
+            raise AdminError("a ward needs a name")
+        with self._lock:
+            if self._table("wards").contains(Query().code == code):
+                raise AlreadyExists(f"ward {code} already exists")
+            ward = {"code": code, "name": name.strip(), "created_at": _stamp()}
+            self._table("wards").insert(ward)
+        return ward
+
+    def ward(self, code: str) -> dict | None:
+        return self._table("wards").get(Query().code == code.upper())
+
+    def wards(self) -> list[dict]:
+        return [dict(w) for w in self._table("wards").all()]
+
+    def _require_ward(self, code: str) -> str:
+        ward = self.ward(code)
+        if ward is None:
+            raise NotFound(f"there is no ward {code.upper()}: add it with `wardpulse ward add`")
+        return ward["code"]
+
+    # kiosks and displays: devices holding a token
+    def _add_device(self, table: str, prefix: str, ward: str, label: str | None) -> dict:
+        ward = self._require_ward(ward)
+        token = secrets.token_urlsafe(32)
+        device_id = prefix + secrets.token_hex(4)
+        record = {
+            "id": device_id,
+            "ward": ward,
+            "label": label or device_id,
+            "token_hash": token_hash(token),
+            "created_at": _stamp(),
+            "revoked_at": None,
+        }
+        with self._lock:
+            self._table(table).insert(record)
+        return {"id": device_id, "ward": ward, "label": record["label"], "token": token}
+
+    def add_kiosk(self, ward: str, label: str | None = None) -> dict:
+        return self._add_device("kiosks", "k-", ward, label)
+
+    def add_display(self, ward: str, label: str | None = None) -> dict:
+        return self._add_device("displays", "d-", ward, label)
+
+    def device_by_token(self, table: str, token: str) -> dict | None:
+        return self._table(table).get(Query().token_hash == token_hash(token))
+
+    def kiosks(self, ward: str | None = None) -> list[dict]:
+        table = self._table("kiosks")
+        return [dict(k) for k in (table.search(Query().ward == ward.upper()) if ward else table.all())]
+
+    def revoke_kiosk(self, kiosk_id: str) -> dict:
+        with self._lock:
+            table = self._table("kiosks")
+            kiosk = table.get(Query().id == kiosk_id)
+            if kiosk is None:
+                raise NotFound(f"there is no kiosk {kiosk_id}")
+            if kiosk["revoked_at"] is None:
+                table.update({"revoked_at": _stamp()}, Query().id == kiosk_id)
+            return dict(table.get(Query().id == kiosk_id))
+
+    # staff
+    def add_staff(self, username: str, ward: str, role: str, password_hash: str) -> dict:
+        ward = self._require_ward(ward)
+        username = username.strip().lower()
+        if not USERNAME.fullmatch(username):
+            raise AdminError("a username is letters, digits, dots, dashes or underscores (up to 64)")
+        if role not in ROLES:
+            raise AdminError(f"the role must be one of {', '.join(ROLES)}")
+        with self._lock:
+            table = self._table("staff")
+            if table.contains(Query().username == username):
+                raise AlreadyExists(f"staff member {username} already exists")
+            record = {
+                "username": username,
+                "ward": ward,
+                "role": role,
+                "password_hash": password_hash,
+                "created_at": _stamp(),
+            }
+            table.insert(record)
+        return {k: v for k, v in record.items() if k != "password_hash"}
+
+    def staff(self, username: str) -> dict | None:
+        return self._table("staff").get(Query().username == username.strip().lower())
+
+
+class DataDirLock:
+    """An exclusive lock on the data dir: held by the running server, or by a CLI command when none runs."""
+
+    def __init__(self, data_dir: Path):
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self._fh = open(data_dir / LOCK_FILE, "a+")
+
+    def try_acquire(self) -> bool:
+        try:
+            fcntl.flock(self._fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    def release(self) -> None:
+        fcntl.flock(self._fh, fcntl.LOCK_UN)
+        self._fh.close()
+
+
+def storage_writable(data_dir: Path) -> tuple[bool, str]:
+    """Can we create, write and fsync a file in the data dir right now?"""
+    probe = data_dir / ".healthz"
+    try:
+        with open(probe, "wb") as fh:
+            fh.write(b"ok")
+            fh.flush()
+            os.fsync(fh.fileno())
+        probe.unlink()
+    except OSError as exc:
+        return False, f"cannot write to the data directory: {exc.strerror or exc}"
+    return True, "ok"

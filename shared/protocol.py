@@ -1,0 +1,184 @@
+"""The wire protocol between kiosks, ward screens and the ward server.
+
+Event names, error codes and payload validation live here once; the server and the kiosk
+(Python client and, through the page template, the JavaScript) both read them from this module.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from shared.fft import SCORES
+
+PROTOCOL_VERSION = 1
+
+KIOSK_NAMESPACE = "/kiosk"
+STAFF_NAMESPACE = "/staff"
+
+# Events
+RATING = "rating"  # kiosk -> server (acked); server -> staff screens (live feed)
+SNAPSHOT = "snapshot"  # server -> a staff screen, on every (re)connect
+ALERT = "alert"  # server -> staff screens
+STATUS = "status"  # server -> staff screens: storage health and similar banners
+
+MAX_COMMENT_CHARS = 1000
+MAX_LOCATION_CHARS = 40
+MAX_LANG_CHARS = 35
+MAX_AGE = timedelta(days=7)
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+# Socket layer cap: a full-length comment in 4-byte characters plus the other fields fits easily.
+MAX_PAYLOAD_BYTES = 16 * 1024
+
+# Error codes, each with a message a person can act on.
+ERRORS: dict[str, str] = {
+    "invalid_payload": "The rating must be a JSON object.",
+    "unknown_field": "The rating has a field this server does not know.",
+    "missing_field": "The rating is missing a required field.",
+    "invalid_id": "The rating id must be a UUID made on the tablet, like 1b4e28ba-2fa1-41d2-883f-0016d3cca427.",
+    "invalid_score": "The answer must be one of: " + ", ".join(SCORES) + ".",
+    "invalid_tapped_at": "The tap time must be an ISO-8601 UTC time, like 2026-11-26T09:30:00Z.",
+    "tapped_at_too_old": "The tap is more than 7 days old, so it is no longer accepted.",
+    "tapped_at_in_future": "The tap time is in the future: check the tablet's clock.",
+    "invalid_comment": "The comment must be plain text without control characters.",
+    "comment_too_long": f"The comment is longer than {MAX_COMMENT_CHARS} characters.",
+    "invalid_follow_up": "The follow-up request must be an object with an optional location.",
+    "location_too_long": f"The location is longer than {MAX_LOCATION_CHARS} characters.",
+    "invalid_lang": "The language must be a short language tag, like en or pa-IN.",
+    "conflict": "This rating id was already used for a different answer; the first one is kept.",
+    "storage_unavailable": "The ward server cannot save ratings just now; the tablet will keep it and try again.",
+    "missing_token": "This device has no token: enroll it with the QR code from the ward admin page.",
+    "unknown_token": "This device token is not known here: enroll the device again.",
+    "revoked_token": "This device has been revoked by an administrator: enroll it again to use it.",
+    "not_signed_in": "Sign in as ward staff, or use a ward display link, to see this ward.",
+    "unknown_ward": "There is no ward with that code.",
+    "forbidden": "Your account cannot see this ward.",
+}
+
+
+class ProtocolError(ValueError):
+    """A refusal with a stable code and a plain-English message."""
+
+    def __init__(self, code: str, detail: str | None = None):
+        self.code = code
+        self.message = ERRORS[code] + (f" ({detail})" if detail else "")
+        super().__init__(self.message)
+
+    def as_ack(self) -> dict:
+        return {"ok": False, "error": self.code, "message": self.message}
+
+
+@dataclass(frozen=True)
+class RatingIn:
+    """A validated rating as the tablet sent it."""
+
+    id: str
+    score: str
+    tapped_at: str  # normalised: UTC, millisecond precision, trailing Z
+    comment: str | None = None
+    lang: str | None = None
+    follow_up: dict | None = field(default=None)
+
+    def fields(self) -> dict:
+        return {
+            "id": self.id,
+            "score": self.score,
+            "tapped_at": self.tapped_at,
+            "comment": self.comment,
+            "lang": self.lang,
+            "follow_up": self.follow_up,
+        }
+
+
+_ALLOWED = {"id", "score", "tapped_at", "comment", "lang", "follow_up"}
+_LANG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
+_ALLOWED_CONTROLS = {"\n", "\t", "\r"}
+
+
+def iso_utc(moment: datetime) -> str:
+    """Format an aware datetime as the protocol's UTC timestamp."""
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_utc(text: object) -> datetime:
+    """Parse an ISO-8601 timestamp that must carry a UTC offset of zero."""
+    if not isinstance(text, str) or not 10 <= len(text) <= 40:
+        raise ProtocolError("invalid_tapped_at")
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ProtocolError("invalid_tapped_at") from None
+    if moment.tzinfo is None or moment.utcoffset() != timedelta(0):
+        raise ProtocolError("invalid_tapped_at", "it must end in Z or +00:00")
+    return moment
+
+
+def _clean_text(value: object, code: str, limit: int, too_long: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ProtocolError(code)
+    for ch in value:
+        # Lone surrogates cannot be written as UTF-8; control characters have no place in a comment.
+        if "\ud800" <= ch <= "\udfff" or (unicodedata.category(ch) == "Cc" and ch not in _ALLOWED_CONTROLS):
+            raise ProtocolError(code)
+    if len(value) > limit:
+        raise ProtocolError(too_long)
+    value = value.strip()
+    return value or None
+
+
+def validate_rating(payload: object, now: datetime) -> RatingIn:
+    """Check a kiosk's rating payload; raise ProtocolError with the first problem found."""
+    if not isinstance(payload, dict):
+        raise ProtocolError("invalid_payload")
+    extra = set(payload) - _ALLOWED
+    if extra:
+        raise ProtocolError("unknown_field", ", ".join(sorted(map(str, extra)))[:80])
+    for name in ("id", "score", "tapped_at"):
+        if name not in payload:
+            raise ProtocolError("missing_field", name)
+
+    rating_id = payload["id"]
+    try:
+        if not isinstance(rating_id, str) or str(uuid.UUID(rating_id)) != rating_id.lower():
+            raise ValueError
+    except ValueError:
+        raise ProtocolError("invalid_id") from None
+
+    score = payload["score"]
+    if not isinstance(score, str) or score not in SCORES:
+        raise ProtocolError("invalid_score")
+
+    tapped = parse_utc(payload["tapped_at"])
+    if tapped < now - MAX_AGE:
+        raise ProtocolError("tapped_at_too_old")
+    if tapped > now + MAX_CLOCK_SKEW:
+        raise ProtocolError("tapped_at_in_future")
+
+    comment = _clean_text(payload.get("comment"), "invalid_comment", MAX_COMMENT_CHARS, "comment_too_long")
+
+    lang = payload.get("lang")
+    if lang is not None and (not isinstance(lang, str) or len(lang) > MAX_LANG_CHARS or not _LANG.fullmatch(lang)):
+        raise ProtocolError("invalid_lang")
+
+    follow_up = payload.get("follow_up")
+    if follow_up is not None:
+        if not isinstance(follow_up, dict) or set(follow_up) - {"location"}:
+            raise ProtocolError("invalid_follow_up")
+        location = _clean_text(
+            follow_up.get("location"), "invalid_follow_up", MAX_LOCATION_CHARS, "location_too_long"
+        )
+        follow_up = {"location": location} if location else {}
+
+    return RatingIn(
+        id=rating_id.lower(),
+        score=score,
+        tapped_at=iso_utc(tapped),
+        comment=comment,
+        lang=lang,
+        follow_up=follow_up,
+    )

@@ -1,0 +1,84 @@
+"""Shared fixtures: the Flask app, its test clients, and a real `wardpulse serve` process."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from server.app import create_app, socketio as server_socketio
+from server.auth import hash_password
+from server.cli import cli
+from support import STAFF_PASSWORD, LiveServer
+
+
+@pytest.fixture
+def app(tmp_path):
+    app = create_app({"DATA_DIR": str(tmp_path / "data"), "TESTING": True, "WTF_CSRF_ENABLED": False})
+    yield app
+    app.extensions["wardpulse"].close()
+
+
+@pytest.fixture
+def registry(app):
+    return app.extensions["wardpulse"].registry
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def socket_client(app):
+    """Flask-SocketIO's in-process test client factory (skips the real transport)."""
+
+    def make(namespace, auth=None, flask_client=None):
+        return server_socketio.test_client(app, namespace=namespace, auth=auth, flask_test_client=flask_client)
+
+    return make
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+@pytest.fixture
+def cli_data_dir(tmp_path):
+    """Run the CLI in-process on a fresh data dir: `run("ward", "add", ...)`."""
+    data_dir = tmp_path / "cli"
+    runner = CliRunner()
+
+    def run(*args, input=None):
+        return runner.invoke(cli, ["--data-dir", str(data_dir), *args], input=input, catch_exceptions=False)
+
+    run.data_dir = data_dir
+    return run
+
+
+def _started(tmp_path, async_mode):
+    server = LiveServer(tmp_path / "live", async_mode).start()
+    server.add_ward()
+    return server
+
+
+@pytest.fixture
+def live_server(tmp_path):
+    """A real ward server (eventlet, as in production) with ward 7B."""
+    server = _started(tmp_path, "eventlet")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["eventlet", "threading"])
+def any_live_server(request, tmp_path):
+    """The same tests in both async modes."""
+    server = _started(tmp_path, request.param)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def staff_hash():
+    return hash_password(STAFF_PASSWORD)
+

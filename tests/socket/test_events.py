@@ -1,0 +1,97 @@
+"""server/events.py through Flask-SocketIO's test client (handlers only; the live tests cover the transport)."""
+
+from __future__ import annotations
+
+import pytest
+
+from kiosk.client import make_rating
+from shared.protocol import KIOSK_NAMESPACE, RATING, STAFF_NAMESPACE
+from support import STAFF_PASSWORD
+
+
+@pytest.fixture
+def ward(registry, staff_hash):
+    registry.add_ward("7B", "Ward 7B")
+    registry.add_ward("4A", "Ward 4A")
+    registry.add_staff("sister", "7B", "sister", staff_hash)
+    registry.add_staff("admin", "4A", "admin", staff_hash)
+    return "7B"
+
+
+def signed_in(app, username):
+    flask_client = app.test_client()
+    response = flask_client.post("/login", data={"username": username, "password": STAFF_PASSWORD})
+    assert response.status_code == 302
+    return flask_client
+
+
+def test_kiosk_rating_is_acked_and_reaches_its_wards_screen(app, registry, ward, socket_client):
+    kiosk = registry.add_kiosk(ward)
+    screen = socket_client(STAFF_NAMESPACE, auth={"ward": ward}, flask_client=signed_in(app, "sister"))
+    tablet = socket_client(KIOSK_NAMESPACE, auth={"token": kiosk["token"]})
+    screen.get_received(STAFF_NAMESPACE)  # drop the snapshot
+    rating = make_rating("very_good", comment="Thank you")
+    ack = tablet.emit(RATING, rating, namespace=KIOSK_NAMESPACE, callback=True)
+    assert ack == {"ok": True, "id": rating["id"], "duplicate": False}
+    events = screen.get_received(STAFF_NAMESPACE)
+    assert [e["name"] for e in events] == ["rating"]
+    item = events[0]["args"][0]
+    assert item["comment"] == "Thank you"
+    assert item["kiosk_label"] == kiosk["label"]
+    assert "fingerprint" not in item
+    assert item["stats"]["counts"]["very_good"] == 1
+
+
+def test_a_duplicate_is_not_broadcast_twice(app, registry, ward, socket_client):
+    kiosk = registry.add_kiosk(ward)
+    screen = socket_client(STAFF_NAMESPACE, auth={"ward": ward}, flask_client=signed_in(app, "sister"))
+    tablet = socket_client(KIOSK_NAMESPACE, auth={"token": kiosk["token"]})
+    screen.get_received(STAFF_NAMESPACE)
+    rating = make_rating("good")
+    tablet.emit(RATING, rating, namespace=KIOSK_NAMESPACE, callback=True)
+    tablet.emit(RATING, rating, namespace=KIOSK_NAMESPACE, callback=True)
+    assert len(screen.get_received(STAFF_NAMESPACE)) == 1
+
+
+@pytest.mark.parametrize(
+    "who, auth, connected",
+    [
+        ("anonymous", {"ward": "7B"}, False),
+        ("sister", {"ward": "7B"}, True),
+        ("sister", {}, True),  # defaults to her own ward
+        ("sister", {"ward": "4A"}, False),  # not her ward
+        ("admin", {"ward": "7B"}, True),  # admins may watch any ward
+        ("admin", {"ward": "9Z"}, False),  # no such ward
+    ],
+)
+def test_who_may_watch_which_ward(app, ward, socket_client, who, auth, connected):
+    flask_client = app.test_client() if who == "anonymous" else signed_in(app, who)
+    screen = socket_client(STAFF_NAMESPACE, auth=auth, flask_client=flask_client)
+    assert screen.is_connected(STAFF_NAMESPACE) is connected
+
+
+def test_snapshot_comes_first_on_connect(app, registry, ward, socket_client):
+    screen = socket_client(STAFF_NAMESPACE, auth={"token": registry.add_display(ward)["token"]})
+    events = screen.get_received(STAFF_NAMESPACE)
+    assert events[0]["name"] == "snapshot"
+    assert set(events[0]["args"][0]) >= {"ward", "open_alerts", "recent", "stats"}
+
+
+def test_a_display_for_one_ward_cannot_watch_another(app, registry, ward, socket_client):
+    token = registry.add_display(ward)["token"]
+    screen = socket_client(STAFF_NAMESPACE, auth={"token": token, "ward": "4A"})
+    assert not screen.is_connected(STAFF_NAMESPACE)
+
+
+@pytest.mark.parametrize("auth", [None, {}, {"token": ""}, {"token": 42}, {"token": "nope"}, "junk"])
+def test_kiosk_without_a_valid_token_is_refused(app, ward, socket_client, auth):
+    assert not socket_client(KIOSK_NAMESPACE, auth=auth).is_connected(KIOSK_NAMESPACE)
+
+
+def test_a_kiosk_revoked_mid_session_cannot_store(app, registry, ward, socket_client):
+    kiosk = registry.add_kiosk(ward)
+    tablet = socket_client(KIOSK_NAMESPACE, auth={"token": kiosk["token"]})
+    registry.revoke_kiosk(kiosk["id"])
+    app.extensions["wardpulse"].registry_changed()
+    ack = tablet.emit(RATING, make_rating("good"), namespace=KIOSK_NAMESPACE, callback=True)
+    assert ack["error"] == "revoked_token"

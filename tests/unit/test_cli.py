@@ -1,0 +1,88 @@
+"""server/cli.py with click's CliRunner, on a data dir with no server running."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+
+from server.entry import requested_async_mode
+from server.storage import RatingJournal
+
+
+def test_kiosk_add_json_prints_one_object_with_the_contract_keys(cli_data_dir):
+    cli_data_dir("ward", "add", "7b", "--name", "Ward 7B")
+    result = cli_data_dir("kiosk", "add", "--ward", "7B", "--label", "Day room", "--json")
+    made = json.loads(result.output)
+    assert {"kiosk_id", "token", "enroll_url"} <= set(made)
+    assert made["enroll_url"].endswith("/kiosk#enroll=" + made["token"])
+
+
+def test_display_add_json(cli_data_dir):
+    cli_data_dir("ward", "add", "7B", "--name", "Ward 7B")
+    made = json.loads(cli_data_dir("display", "add", "--ward", "7B", "--json").output)
+    assert made["url"].endswith(f"/ward/7B?display={made['token']}")
+
+
+def test_staff_add_reads_the_password_from_stdin_and_never_prints_it(cli_data_dir):
+    cli_data_dir("ward", "add", "7B", "--name", "Ward 7B")
+    result = cli_data_dir("staff", "add", "Jo.Bloggs", "--ward", "7B", "--role", "sister", "--json", input="long-enough-pw\n")
+    assert json.loads(result.output) == {"username": "jo.bloggs", "ward": "7B", "role": "sister", "created_at": json.loads(result.output)["created_at"]}
+    assert "long-enough-pw" not in (cli_data_dir.data_dir / "wardpulse.json").read_text()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["kiosk", "add", "--ward", "9Z"], "there is no ward 9Z"),
+        (["ward", "add", "7B", "--name", "Again"], "already exists"),
+        (["ward", "add", "bad code", "--name", "x"], "ward code"),
+        (["kiosk", "revoke", "k-nothere"], "no kiosk"),
+        (["export", "--ward", "7B", "--month", "Nov"], "YYYY-MM"),
+        (["export", "--ward", "9Z"], "no ward 9Z"),
+    ],
+)
+def test_admin_mistakes_get_a_plain_error_and_exit_code(cli_data_dir, args, message):
+    cli_data_dir("ward", "add", "7B", "--name", "Ward 7B")
+    result = cli_data_dir(*args)
+    assert result.exit_code != 0
+    assert message in result.output
+
+
+def test_short_password_is_refused(cli_data_dir):
+    cli_data_dir("ward", "add", "7B", "--name", "Ward 7B")
+    result = cli_data_dir("staff", "add", "jo", "--ward", "7B", input="short\n")
+    assert result.exit_code == 1 and "8 characters" in result.output
+
+
+def test_export_csv_and_jsonl_hold_every_rating_with_the_contract_fields(cli_data_dir):
+    cli_data_dir("ward", "add", "7B", "--name", "Ward 7B")
+    journal = RatingJournal(cli_data_dir.data_dir)
+    for i, (score, month) in enumerate([("good", "10"), ("poor", "11"), ("very_good", "11")]):
+        fields = {"id": f"00000000-0000-4000-8000-{i:012d}", "score": score, "tapped_at": f"2026-{month}-20T09:00:00.000Z",
+                  "comment": "Tea, \"hot\"\nplease" if i == 1 else None, "lang": None, "follow_up": None}
+        journal.add(dict(fields, ward="7B", kiosk_id="k-1", channel="kiosk", received_at=fields["tapped_at"], misuse=False), fields)
+    journal.close()
+    lines = cli_data_dir("export", "--ward", "7B", "--format", "jsonl").output.splitlines()
+    assert [json.loads(line)["score"] for line in lines] == ["good", "poor", "very_good"]
+    assert {"id", "score", "tapped_at", "received_at", "comment"} <= set(json.loads(lines[0]))
+    rows = list(csv.DictReader(io.StringIO(cli_data_dir("export", "--ward", "7b", "--month", "2026-11").output)))
+    assert [r["score"] for r in rows] == ["poor", "very_good"]
+    assert rows[0]["comment"] == 'Tea, "hot"\nplease'
+
+
+@pytest.mark.parametrize(
+    "argv, mode",
+    [
+        (["serve"], "eventlet"),
+        (["--data-dir", "x", "serve", "--port", "0"], "eventlet"),
+        (["serve", "--async-mode", "threading"], "threading"),
+        (["serve", "--async-mode=threading"], "threading"),
+        (["export", "--ward", "7B"], None),
+        (["demo"], None),
+    ],
+)
+def test_entry_point_only_monkey_patches_for_serve(argv, mode):
+    assert requested_async_mode(argv) == mode

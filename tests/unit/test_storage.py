@@ -1,0 +1,152 @@
+"""server/storage.py: the ratings journal and the registry."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from datetime import datetime, timezone
+
+import pytest
+
+from server.storage import (
+    AdminError,
+    AlreadyExists,
+    AtomicJSONStorage,
+    NotFound,
+    RatingJournal,
+    Registry,
+    StorageUnavailable,
+    read_ratings,
+    repair_journal,
+)
+from shared.protocol import ProtocolError
+
+NOW = datetime(2026, 11, 26, 10, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def journal(tmp_path):
+    journal = RatingJournal(tmp_path)
+    yield journal
+    journal.close()
+
+
+@pytest.fixture
+def reopen(tmp_path):
+    """Open the journal again, as a restarted server does; closed after the test."""
+    opened = []
+
+    def open_again():
+        opened.append(RatingJournal(tmp_path))
+        return opened[-1]
+
+    yield open_again
+    for j in opened:
+        j.close()
+
+
+def record(i: int, score: str = "good", ward: str = "7B", at: str = "2026-11-26T09:00:00.000Z") -> tuple[dict, dict]:
+    fields = {"id": f"00000000-0000-4000-8000-{i:012d}", "score": score, "tapped_at": at, "comment": None, "lang": None, "follow_up": None}
+    return dict(fields, ward=ward, kiosk_id="k-1", channel="kiosk", received_at=at, misuse=False), fields
+
+
+def test_a_rating_is_stored_once_and_a_resend_is_a_duplicate(journal, tmp_path):
+    assert journal.add(*record(1)) is True
+    assert journal.add(*record(1)) is False
+    assert [r["id"] for r in read_ratings(tmp_path)] == [record(1)[0]["id"]]
+
+
+def test_same_id_other_content_is_a_conflict(journal):
+    journal.add(*record(1, "good"))
+    with pytest.raises(ProtocolError) as caught:
+        journal.add(*record(1, "poor"))
+    assert caught.value.code == "conflict"
+
+
+def test_ratings_are_partitioned_per_ward_and_month(journal, tmp_path):
+    journal.add(*record(1, ward="7B", at="2026-11-01T09:00:00.000Z"))
+    journal.add(*record(2, ward="7B", at="2026-10-31T09:00:00.000Z"))
+    journal.add(*record(3, ward="4A", at="2026-11-02T09:00:00.000Z"))
+    files = sorted(p.relative_to(tmp_path).as_posix() for p in (tmp_path / "ratings").rglob("*.jsonl"))
+    assert files == ["ratings/4A/2026-11.jsonl", "ratings/7B/2026-10.jsonl", "ratings/7B/2026-11.jsonl"]
+    assert [r["id"][-1] for r in read_ratings(tmp_path, "7B", "2026-11")] == ["1"]
+
+
+def test_a_restart_remembers_ids_so_resends_stay_duplicates(journal, reopen):
+    journal.add(*record(1))
+    journal = reopen()
+    assert len(journal.load_recent(NOW)) == 1
+    assert journal.add(*record(1)) is False
+
+
+def test_a_torn_last_line_from_a_crash_is_cut_and_the_rest_kept(journal, reopen, tmp_path):
+    journal.add(*record(1))
+    journal.close()
+    path = tmp_path / "ratings" / "7B" / "2026-11.jsonl"
+    with open(path, "ab") as fh:
+        fh.write(b'{"id": "half a rat')
+    assert len(list(read_ratings(tmp_path))) == 1  # readers skip it
+    repair_journal(path)
+    assert path.read_bytes().endswith(b"}\n")
+    journal = reopen()
+    journal.load_recent(NOW)
+    assert journal.add(*record(2)) is True
+    assert len(list(read_ratings(tmp_path))) == 2
+
+
+def test_concurrent_writers_share_fsyncs_and_lose_nothing(tmp_path):
+    batches = []
+
+    def slow_disk(write, records):  # a 5 ms fsync, as on a real disk
+        time.sleep(0.005)
+        batches.append(len(records))
+        return write(records)
+
+    journal = RatingJournal(tmp_path, offload=slow_disk)
+    threads = [threading.Thread(target=journal.add, args=record(i)) for i in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    journal.close()
+    assert len(list(read_ratings(tmp_path))) == 50
+    assert sum(batches) == 50
+    assert len(batches) < 25  # group commit: many ratings per fsync
+
+
+def test_a_failed_write_is_reported_and_leaves_no_torn_line(journal, tmp_path, monkeypatch):
+    journal.add(*record(1))
+
+    def disk_full(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("server.storage.os.fsync", disk_full)
+    with pytest.raises(StorageUnavailable):
+        journal.add(*record(2))
+    monkeypatch.undo()
+    assert journal.add(*record(2)) is True  # space is back: the same rating goes through
+    lines = (tmp_path / "ratings" / "7B" / "2026-11.jsonl").read_bytes().splitlines()
+    assert [json.loads(line)["id"][-1] for line in lines] == ["1", "2"]
+
+
+def test_registry_round_trip_and_errors(tmp_path):
+    registry = Registry(tmp_path)
+    registry.add_ward("7b", "Ward 7B")
+    with pytest.raises(AlreadyExists):
+        registry.add_ward("7B", "Again")
+    with pytest.raises(AdminError):
+        registry.add_ward("no spaces", "Bad")
+    with pytest.raises(NotFound):
+        registry.add_kiosk("9Z")
+    kiosk = registry.add_kiosk("7B", "Day room")
+    assert Registry(tmp_path).device_by_token("kiosks", kiosk["token"])["label"] == "Day room"
+    assert kiosk["token"] not in (tmp_path / "wardpulse.json").read_text()  # only its hash is kept
+    assert registry.revoke_kiosk(kiosk["id"])["revoked_at"]
+
+
+def test_registry_file_is_replaced_atomically(tmp_path):
+    storage = AtomicJSONStorage(tmp_path / "db.json")
+    storage.write({"wards": {"1": {"code": "7B"}}})
+    assert not (tmp_path / "db.json.tmp").exists()
+    assert json.loads((tmp_path / "db.json").read_text())["wards"]["1"]["code"] == "7B"
