@@ -28,7 +28,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.from_mapping(
         DATA_DIR="var",
         TIMEZONE="Europe/London",
-        PUBLIC_URL=None,
+        PUBLIC_URL=None,  # the address phones and tablets use, for QR codes and links
+        TREND_DEFAULT_P0=0.08,  # negative rate assumed until a ward has ~900 ratings of its own
+        TREND_DEFAULT_VOLUME=30.0,  # ratings a day assumed until a ward has a week of history
         ASYNC_MODE="threading",
         OFFLOAD=None,  # how to run blocking disk work off the event loop (set by the entry point)
         CONTROL_TOKEN=None,  # admin commands from the CLI of a running server (set by `serve`)
@@ -46,16 +48,24 @@ def create_app(config: dict | None = None) -> Flask:
     data_dir = Path(app.config["DATA_DIR"])
     data_dir.mkdir(parents=True, exist_ok=True)
     app.secret_key = os.environ.get("WARDPULSE_SECRET_KEY") or load_secret(data_dir)
-    app.extensions["wardpulse"] = WardServer(data_dir, app.config["TIMEZONE"], app.config["OFFLOAD"])
+    app.extensions["wardpulse"] = WardServer(
+        data_dir,
+        app.config["TIMEZONE"],
+        app.config["OFFLOAD"],
+        public_url=lambda: (app.config["PUBLIC_URL"] or "").rstrip("/"),
+        default_p0=app.config["TREND_DEFAULT_P0"],
+        default_volume=app.config["TREND_DEFAULT_VOLUME"],
+    )
 
     babel.init_app(app)
     csrf.init_app(app)
 
-    from server import auth, events, routes  # noqa: F401  (events registers the socket handlers)
+    from server import auth, events, followup, routes  # noqa: F401  (events registers the socket handlers)
 
     app.register_blueprint(routes.kiosk_pages)
     app.register_blueprint(routes.bp)
     app.register_blueprint(auth.bp)
+    app.register_blueprint(followup.bp)
     app.add_url_rule("/vendor/<path:filename>", endpoint="vendor", view_func=routes.vendor)
     csrf.exempt(routes.control)
 

@@ -143,6 +143,7 @@ def serve(data_dir: Path, host: str, port: int, async_mode: str, public_url: str
         shown = public_url or (f"http://{socket.getfqdn()}:{bound_port}" if host in ("0.0.0.0", "::") else local_url)
         info = {"pid": os.getpid(), "local_url": local_url, "public_url": shown.rstrip("/"), "async_mode": async_mode}
         write_atomically(data_dir / SERVER_INFO, json.dumps(info))
+        app.config["PUBLIC_URL"] = info["public_url"]
         click.echo(f"WardPulse ward server listening on {local_url} ({async_mode}); data in {data_dir}", err=False)
         sys.stdout.flush()
 
@@ -286,3 +287,19 @@ def demo(data_dir: Path, host: str, port: int, kiosk_count: int, every: float) -
     from server.demo import run_demo
 
     run_demo(data_dir, host, port, kiosk_count, every)
+
+
+# --------------------------------------------------------------------------- bench
+
+
+@cli.command()
+@click.option("--quick", is_flag=True, help="A shorter run (under 2 minutes): less history, fewer sockets, shorter timings.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write every number to this JSON file.")
+def bench(quick: bool, json_path: Path | None) -> None:
+    """Measure this machine's ward server next to a bare Flask-SocketIO stack; servers run on a temporary data dir."""
+    from server.bench import BenchError, run_bench
+
+    try:
+        run_bench(quick, json_path)
+    except BenchError as exc:
+        raise click.ClickException(str(exc)) from None

@@ -9,7 +9,17 @@ from flask_socketio import ConnectionRefusedError, emit, join_room
 
 from server.app import socketio
 from server.auth import ward_for_viewer
-from shared.protocol import KIOSK_NAMESPACE, RATING, SNAPSHOT, STAFF_NAMESPACE, ProtocolError
+from server.alerts import AlertError
+from shared.protocol import (
+    ACKNOWLEDGE_ALERT,
+    ALERT,
+    KIOSK_NAMESPACE,
+    RATING,
+    RESOLVE_ALERT,
+    SNAPSHOT,
+    STAFF_NAMESPACE,
+    ProtocolError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +54,12 @@ def kiosk_connect(auth=None):
 
 @socketio.on(RATING, namespace=KIOSK_NAMESPACE)
 def kiosk_rating(payload=None):
-    """A tablet sends one tap. Acked once durable; the ward's screens get it as a `rating` event."""
-    ack, item = current_app.extensions["wardpulse"].receive_rating(session["kiosk"], payload)
+    """A tablet sends one tap. Acked once durable; the ward's screens get it as `rating`, and any `alert` it raised."""
+    ack, item, raised = current_app.extensions["wardpulse"].receive_rating(session["kiosk"], payload)
     if item is not None:
         socketio.emit(RATING, item, namespace=STAFF_NAMESPACE, to=ward_room(item["ward"]))
+    for alert in raised:
+        socketio.emit(ALERT, alert, namespace=STAFF_NAMESPACE, to=ward_room(alert["ward"]))
     return ack
 
 
@@ -56,11 +68,39 @@ def staff_connect(auth=None):
     """A ward screen (staff session or display token) connects; it gets a full snapshot, then live events."""
     auth = _auth(auth)
     try:
-        ward, _viewer = ward_for_viewer(auth.get("ward"), auth.get("token"))
+        ward, viewer = ward_for_viewer(auth.get("ward"), auth.get("token"))
     except ProtocolError as refusal:
         raise _refuse(refusal) from None
+    session["ward"], session["viewer"] = ward, viewer
     join_room(ward_room(ward))
     emit(SNAPSHOT, current_app.extensions["wardpulse"].snapshot(ward))
+
+
+def _act_on_alert(step: str, payload: object) -> dict:
+    viewer = session.get("viewer") or {}
+    if viewer.get("read_only", True):
+        return ProtocolError("read_only").as_ack()
+    payload = payload if isinstance(payload, dict) else {}
+    try:
+        alert = current_app.extensions["wardpulse"].act_on_alert(
+            session["ward"], payload.get("id"), viewer["name"], step, payload.get("action"), payload.get("public_note")
+        )
+    except AlertError as refusal:
+        return {"ok": False, "error": "alert_refused", "message": str(refusal)}
+    socketio.emit(ALERT, alert, namespace=STAFF_NAMESPACE, to=ward_room(alert["ward"]))
+    return {"ok": True, "alert": alert}
+
+
+@socketio.on(ACKNOWLEDGE_ALERT, namespace=STAFF_NAMESPACE)
+def acknowledge_alert(payload=None):
+    """Signed-in staff take an alert ("I'm on it"); every screen of the ward gets the updated `alert`."""
+    return _act_on_alert("acknowledge", payload)
+
+
+@socketio.on(RESOLVE_ALERT, namespace=STAFF_NAMESPACE)
+def resolve_alert(payload=None):
+    """Signed-in staff record what was done; every screen of the ward gets the resolved `alert`."""
+    return _act_on_alert("resolve", payload)
 
 
 @socketio.on_error_default

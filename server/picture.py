@@ -7,6 +7,8 @@ from collections import Counter
 from datetime import date, datetime, tzinfo
 
 from shared.fft import NEGATIVE, POSITIVE, SCORES
+
+KEEP_DAYS = 100  # enough for a 90-day baseline and a 60-day chart
 from shared.protocol import parse_utc
 
 
@@ -44,6 +46,8 @@ class WardPicture:
         """Take in a stored rating; ratings marked as misuse stay out of the counts."""
         if not rating.get("misuse"):
             day = self.local_day(parse_utc(rating["tapped_at"]))
+            if day not in self._by_day and len(self._by_day) >= KEEP_DAYS:
+                del self._by_day[min(self._by_day)]
             self._by_day.setdefault(day, Counter())[rating["score"]] += 1
         key = (rating["tapped_at"], rating["id"], rating)
         if len(self._feed) >= self.feed_size and key[:2] <= self._feed[0][:2]:
@@ -58,3 +62,28 @@ class WardPicture:
     def recent(self) -> list[dict]:
         """Newest first."""
         return [item[2] for item in reversed(self._feed)]
+
+    def history(self, now: datetime, baseline_days: int, volume_days: int) -> tuple[int, int, int, int]:
+        """(negatives, answers counted for the baseline, ratings in the volume window, days that window covers)."""
+        today = self.local_day(now)
+        negatives = counted = volume = 0
+        for day, counts in self._by_day.items():
+            age = (today - day).days
+            if 0 <= age < baseline_days:
+                negatives += sum(counts[s] for s in NEGATIVE)
+                counted += sum(counts.values()) - counts["dont_know"]
+            if 0 <= age < volume_days:
+                volume += sum(counts.values())
+        first = min(self._by_day, default=today)
+        return negatives, counted, volume, min(volume_days, (today - first).days + 1)
+
+    def daily_negative(self, days: int, now: datetime) -> list[tuple[str, float, int]]:
+        """(day, % negative of all answers, answers) for days with ratings in the last `days` days."""
+        today = self.local_day(now)
+        series = []
+        for day in sorted(self._by_day):
+            counts = self._by_day[day]
+            total = sum(counts.values())
+            if 0 <= (today - day).days < days and total:
+                series.append((day.isoformat(), percent(sum(counts[s] for s in NEGATIVE), total), total))
+        return series

@@ -18,6 +18,7 @@ from flask import (
 from flask_babel import gettext as _
 
 import kiosk
+from server import spc
 from server.admin import run_command
 from server.auth import ward_for_viewer
 from server.storage import AdminError, NotFound, StorageUnavailable, storage_writable
@@ -69,16 +70,23 @@ def index():
     return redirect(url_for("auth.login"))
 
 
+def viewer_or_redirect(code: str):
+    """(ward code, viewer) for a staff page, or a response sending the browser to sign in."""
+    try:
+        return ward_for_viewer(code, request.args.get("display")), None
+    except protocol.ProtocolError as refusal:
+        if refusal.code == "not_signed_in":
+            return None, redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        abort(404 if refusal.code == "unknown_ward" else 403, refusal.message)
+
+
 @bp.get("/ward/<code>")
 def ward(code):
     """The nurses'-station screen: signed-in staff, or a wall display with its read-only token."""
-    display_token = request.args.get("display")
-    try:
-        ward_code, viewer = ward_for_viewer(code, display_token)
-    except protocol.ProtocolError as refusal:
-        if refusal.code == "not_signed_in":
-            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-        abort(404 if refusal.code == "unknown_ward" else 403, refusal.message)
+    found, to_sign_in = viewer_or_redirect(code)
+    if to_sign_in:
+        return to_sign_in
+    (ward_code, viewer), display_token = found, request.args.get("display")
     record = current_app.extensions["wardpulse"].registry.ward(ward_code)
     config = {
         "namespace": protocol.STAFF_NAMESPACE,
@@ -91,9 +99,34 @@ def ward(code):
             "status": protocol.STATUS,
         },
         "answers": answers_for_page(),
+        "acknowledge_event": protocol.ACKNOWLEDGE_ALERT,
+        "resolve_event": protocol.RESOLVE_ALERT,
+        "chart_url": url_for("wards.chart", code=ward_code, display=display_token),
     }
     return render_template(
         "ward.html", ward={"code": ward_code, "name": record["name"]}, viewer=viewer, client_config=config
+    )
+
+
+@bp.get("/ward/<code>/chart")
+def chart(code):
+    """Daily % negative over 60 days as a Making Data Count SPC chart (context; the CUSUM pages)."""
+    found, to_sign_in = viewer_or_redirect(code)
+    if to_sign_in:
+        return to_sign_in
+    ward_code, viewer = found
+    wards = current_app.extensions["wardpulse"]
+    spc_chart = spc.xmr(wards.daily_negative(ward_code))
+    signals = sum(1 for p in spc_chart.points if p.direction)
+    summary = _("%(days)d days shown; %(signals)d with a special-cause signal.", days=len(spc_chart.points), signals=signals)
+    return render_template(
+        "chart.html",
+        ward=wards.registry.ward(ward_code),
+        viewer=viewer,
+        chart=spc_chart,
+        geo=spc.layout(spc_chart),
+        summary=summary,
+        back=url_for("wards.ward", code=ward_code, display=request.args.get("display")),
     )
 
 

@@ -25,6 +25,7 @@ import os
 import re
 import secrets
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -86,11 +87,17 @@ def write_atomically(path: Path, text: str, mode: int = 0o644) -> None:
 
 
 class AtomicJSONStorage(Storage):
-    """TinyDB storage: atomic, fsync'd whole-file writes, with an in-memory copy for reads."""
+    """TinyDB storage: atomic, fsync'd whole-file writes, with an in-memory copy for reads.
 
-    def __init__(self, path: str | Path):
+    Inside `batch()`, writes only update memory and the file is written once on leaving it, so
+    several table changes (an alert and the trend checkpoint it resets) land together or not at all.
+    """
+
+    def __init__(self, path: str | Path, offload: Callable | None = None):
         self.path = Path(path)
+        self._offload = offload or (lambda fn, *args: fn(*args))
         self._data = None
+        self._deferred = 0
         if self.path.exists():
             self._data = json.loads(self.path.read_text(encoding="utf-8") or "null")
 
@@ -99,11 +106,36 @@ class AtomicJSONStorage(Storage):
         return copy.deepcopy(self._data)
 
     def write(self, data) -> None:
+        if self._deferred:
+            self._data = copy.deepcopy(data)
+            return
+        self._flush(data)
+
+    def _flush(self, data) -> None:
+        text = json.dumps(data, sort_keys=True, indent=1)
         try:
-            write_atomically(self.path, json.dumps(data, sort_keys=True, indent=1))
+            self._offload(write_atomically, self.path, text)
         except OSError as exc:
             raise StorageUnavailable(str(exc)) from exc
         self._data = copy.deepcopy(data)
+
+    @contextmanager
+    def batch(self):
+        before = copy.deepcopy(self._data)
+        self._deferred += 1
+        try:
+            yield
+        except BaseException:
+            self._data = before
+            raise
+        finally:
+            self._deferred -= 1
+        if not self._deferred:
+            try:
+                self._flush(self._data)
+            except StorageUnavailable:
+                self._data = before
+                raise
 
 
 def token_hash(token: str) -> str:
@@ -331,8 +363,8 @@ class RatingJournal:
 class Registry:
     """Wards, kiosks, wall displays and staff accounts, kept in TinyDB and mirrored in memory."""
 
-    def __init__(self, data_dir: Path):
-        self._db = TinyDB(data_dir / REGISTRY_FILE, storage=AtomicJSONStorage)
+    def __init__(self, data_dir: Path, offload: Callable | None = None):
+        self._db = TinyDB(data_dir / REGISTRY_FILE, storage=AtomicJSONStorage, offload=offload)
         self._lock = threading.Lock()
 
     def _table(self, name: str):
@@ -351,6 +383,15 @@ class Registry:
             ward = {"code": code, "name": name.strip(), "created_at": _stamp()}
             self._table("wards").insert(ward)
         return ward
+
+    def set_urgent_phrases(self, code: str, phrases: list[str] | None) -> dict:
+        """A ward's own list of urgent/safeguarding phrases (None = the defaults)."""
+        code = self._require_ward(code)
+        if phrases is not None:
+            phrases = [" ".join(p.split()).lower() for p in phrases if p.strip()]
+        with self._lock:
+            self._table("wards").update({"urgent_phrases": phrases}, Query().code == code)
+        return self.ward(code)
 
     def ward(self, code: str) -> dict | None:
         return self._table("wards").get(Query().code == code.upper())
@@ -428,6 +469,69 @@ class Registry:
 
     def staff(self, username: str) -> dict | None:
         return self._table("staff").get(Query().username == username.strip().lower())
+
+
+ALERTS_DIR = "alerts"
+
+
+class AlertStore:
+    """Alerts and trend-detector checkpoints, one TinyDB file per ward (`alerts/<WARD>.json`).
+
+    Written only when an alert is raised or changes, or a checkpoint moves (about daily):
+    never once per rating.
+    """
+
+    def __init__(self, data_dir: Path, offload: Callable | None = None):
+        self.root = data_dir / ALERTS_DIR
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._offload = offload
+        self._dbs: dict[str, TinyDB] = {}
+        self._lock = threading.Lock()
+        for path in sorted(self.root.glob("*.json")):
+            self._db(path.stem)
+
+    def _db(self, ward: str) -> TinyDB:
+        db = self._dbs.get(ward)
+        if db is None:
+            db = self._dbs[ward] = TinyDB(self.root / f"{ward}.json", storage=AtomicJSONStorage, offload=self._offload)
+        return db
+
+    def wards(self) -> list[str]:
+        return sorted(self._dbs)
+
+    def save(self, ward: str, alerts: list[dict] = (), checkpoint: dict | None = None) -> None:
+        """Store alerts (new or changed) and optionally the ward's trend checkpoint, in one atomic write."""
+        with self._lock:
+            db = self._db(ward)
+            try:
+                with db.storage.batch():
+                    for alert in alerts:
+                        db.table("alerts").upsert(alert, Query().id == alert["id"])
+                    if checkpoint is not None:
+                        db.table("trend").upsert(dict(checkpoint, ward=ward), Query().ward == ward)
+            except StorageUnavailable:
+                for name in ("alerts", "trend"):  # the batch was rolled back: forget results read inside it
+                    db.table(name).clear_cache()
+                raise
+
+    def alerts(self, ward: str) -> list[dict]:
+        return [dict(a) for a in self._db(ward).table("alerts").all()] if ward in self._dbs else []
+
+    def alert(self, ward: str, alert_id: str) -> dict | None:
+        found = self._db(ward).table("alerts").get(Query().id == alert_id) if ward in self._dbs else None
+        return dict(found) if found else None
+
+    def by_token(self, token: str) -> dict | None:
+        """The alert a follow-up QR code points at."""
+        for db in self._dbs.values():
+            found = db.table("alerts").get(Query().follow_up_token == token)
+            if found:
+                return dict(found)
+        return None
+
+    def checkpoint(self, ward: str) -> dict | None:
+        found = self._db(ward).table("trend").get(Query().ward == ward) if ward in self._dbs else None
+        return dict(found) if found else None
 
 
 class DataDirLock:

@@ -24,6 +24,8 @@ RATING = "rating"  # kiosk -> server (acked); server -> staff screens (live feed
 SNAPSHOT = "snapshot"  # server -> a staff screen, on every (re)connect
 ALERT = "alert"  # server -> staff screens
 STATUS = "status"  # server -> staff screens: storage health and similar banners
+ACKNOWLEDGE_ALERT = "acknowledge_alert"  # staff screen -> server (acked): {"id"}
+RESOLVE_ALERT = "resolve_alert"  # staff screen -> server (acked): {"id", "action", "public_note"?}
 
 MAX_COMMENT_CHARS = 1000
 MAX_LOCATION_CHARS = 40
@@ -56,6 +58,8 @@ ERRORS: dict[str, str] = {
     "not_signed_in": "Sign in as ward staff, or use a ward display link, to see this ward.",
     "unknown_ward": "There is no ward with that code.",
     "forbidden": "Your account cannot see this ward.",
+    "read_only": "This screen is a read-only wall display: sign in as staff to act on alerts.",
+    "alert_refused": "That cannot be done to this alert.",
 }
 
 

@@ -162,3 +162,19 @@ def wait_until(predicate, timeout: float = 5.0, what: str = "the condition"):
             return value
         time.sleep(0.02)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def staff_cookie(url: str, username: str, password: str = STAFF_PASSWORD) -> str:
+    """Sign in through the real login form (CSRF token and all) and return the session cookie header."""
+    import re
+
+    import requests
+
+    with requests.Session() as http:
+        form = http.get(url + "/login").text
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form) or re.search(
+            r'name="csrf_token" value="([^"]+)"', form
+        )
+        response = http.post(url + "/login", data={"csrf_token": token.group(1), "username": username, "password": password}, allow_redirects=False)
+        assert response.status_code == 302, response.text
+        return "; ".join(f"{c.name}={c.value}" for c in http.cookies)

@@ -1,0 +1,73 @@
+"""The follow-up page a staff phone opens from an alert's QR code (`/f/<token>`).
+
+The QR code is a locator, not a key: the page still needs a signed-in member of staff of that ward.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from server.alerts import ACTIVE, AlertError
+from server.auth import signed_in_staff
+from server.storage import now_utc
+from shared.fft import BY_CODE
+from shared.protocol import ALERT, STAFF_NAMESPACE, iso_utc
+
+bp = Blueprint("followup", __name__)
+
+LINK_LIFETIME = timedelta(days=7)
+
+
+def _alert_for(token: str) -> tuple[dict | None, dict | None]:
+    """(alert, staff) if this signed-in staff member may act on the alert behind the token."""
+    staff = signed_in_staff()
+    if staff is None:
+        return None, None
+    alert = current_app.extensions["wardpulse"].alerts.by_token(token)
+    if alert is None:
+        abort(404)
+    if alert["ward"] != staff["ward"] and staff["role"] != "admin":
+        abort(403)
+    return alert, staff
+
+
+def _active(alert: dict) -> bool:
+    fresh = alert["raised_at"] >= iso_utc(now_utc() - LINK_LIFETIME)
+    return alert["status"] in ACTIVE and fresh
+
+
+@bp.route("/f/<token>", methods=["GET", "POST"])
+def follow_up(token):
+    """Show what the patient said and let staff say "I'm on it" or record what was done."""
+    alert, staff = _alert_for(token)
+    if staff is None:
+        return redirect(url_for("auth.login", next=request.path))
+    viewer = {"name": staff["username"], "role": staff["role"], "read_only": False}
+    error = None
+    if request.method == "POST" and _active(alert):
+        step = "resolve" if request.form.get("step") == "resolve" else "acknowledge"
+        try:
+            changed = current_app.extensions["wardpulse"].act_on_alert(
+                alert["ward"], alert["id"], staff["username"], step,
+                request.form.get("action"), request.form.get("public_note"),
+            )
+        except AlertError as refusal:
+            error = str(refusal)
+        else:
+            from server.app import socketio
+            from server.events import ward_room
+
+            socketio.emit(ALERT, changed, namespace=STAFF_NAMESPACE, to=ward_room(changed["ward"]))
+            return redirect(url_for("followup.follow_up", token=token))
+    answer = BY_CODE.get(alert["score"] or "")
+    return render_template(
+        "followup.html",
+        alert=alert,
+        answer=_(answer.label) if answer else None,
+        active=_active(alert),
+        error=error,
+        viewer=viewer,
+    ), (400 if error else 200)

@@ -1,0 +1,81 @@
+"""server/alerts.py: the alert lifecycle and urgent phrases."""
+
+from __future__ import annotations
+
+import pytest
+
+from server.alerts import (
+    DEFAULT_URGENT_PHRASES,
+    AlertError,
+    acknowledge,
+    new_alert,
+    resolve,
+    urgent_phrase,
+)
+
+RATING = {"id": "r1", "score": "poor", "comment": "Cold tea", "follow_up": {"location": "Bay 3"}}
+
+
+def fresh():
+    return new_alert("follow_up", "7B", "2026-11-26T10:00:00.000Z", "A patient would like a word", RATING)
+
+
+def test_a_new_alert_is_open_with_a_long_random_token():
+    alert = fresh()
+    assert alert["status"] == "open"
+    assert alert["location"] == "Bay 3"
+    assert len(alert["follow_up_token"]) >= 32  # 24 random bytes, URL-safe
+    assert fresh()["follow_up_token"] != alert["follow_up_token"]
+
+
+def test_open_acknowledged_resolved_with_an_audit_trail():
+    alert = acknowledge(fresh(), "jo", "2026-11-26T10:01:00.000Z")
+    assert (alert["status"], alert["acknowledged_by"]) == ("acknowledged", "jo")
+    done = resolve(alert, "sam", "2026-11-26T10:05:00.000Z", "Spoke to the patient; new tea", "You said the tea was cold: we now check it")
+    assert done["status"] == "resolved"
+    assert (done["resolved_by"], done["action"]) == ("sam", "Spoke to the patient; new tea")
+    assert [h["event"] for h in done["history"]] == ["raised", "acknowledged", "resolved"]
+
+
+def test_resolving_an_open_alert_acknowledges_it_on_the_way():
+    done = resolve(fresh(), "sam", "2026-11-26T10:05:00.000Z", "Sorted")
+    assert done["acknowledged_by"] == "sam"
+    assert [h["event"] for h in done["history"]] == ["raised", "acknowledged", "resolved"]
+
+
+@pytest.mark.parametrize(
+    "action, note, message",
+    [("", None, "Say what was done"), ("   ", None, "Say what was done"), (None, None, "Say what was done"),
+     ("x" * 1001, None, "at most 1000"), ("ok", "y" * 281, "at most 280"), ("ok", 5, "must be text")],
+)
+def test_resolving_needs_what_was_done(action, note, message):
+    with pytest.raises(AlertError, match=message):
+        resolve(fresh(), "sam", "2026-11-26T10:05:00.000Z", action, note)
+
+
+def test_a_resolved_alert_cannot_be_acted_on_again():
+    done = resolve(fresh(), "sam", "2026-11-26T10:05:00.000Z", "Sorted")
+    with pytest.raises(AlertError):
+        acknowledge(done, "jo", "2026-11-26T10:06:00.000Z")
+    with pytest.raises(AlertError):
+        resolve(done, "jo", "2026-11-26T10:06:00.000Z", "Again")
+
+
+@pytest.mark.parametrize(
+    "comment, phrase",
+    [
+        ("I felt UNSAFE at night", "unsafe"),
+        ("my pain  not\ncontrolled since yesterday", "pain not controlled"),
+        ("The nurse was rough with me", "rough with me"),
+        ("Staff were unhurried and kind", None),  # whole words only
+        ("Lovely ward", None),
+        (None, None),
+    ],
+)
+def test_urgent_phrases(comment, phrase):
+    assert urgent_phrase(comment, DEFAULT_URGENT_PHRASES) == phrase
+
+
+def test_a_ward_can_use_its_own_phrases():
+    assert urgent_phrase("the buzzer is broken", ["buzzer"]) == "buzzer"
+    assert urgent_phrase("I felt unsafe", ["buzzer"]) is None
