@@ -303,3 +303,7 @@ def bench(quick: bool, json_path: Path | None) -> None:
         run_bench(quick, json_path)
     except BenchError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+# Operations commands live in their own module and register on the group when imported.
+from server import ops  # noqa: E402,F401
