@@ -40,6 +40,9 @@ DEFAULT_URGENT_PHRASES = (
 )
 
 
+SHORT_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L to misread
+
+
 class AlertError(ValueError):
     """A lifecycle step that cannot be done; the message says why, in plain English."""
 
@@ -61,6 +64,8 @@ def new_alert(kind: str, ward: str, raised_at: str, summary: str, rating: dict |
         "comment": rating.get("comment") if rating else None,
         "location": ((rating or {}).get("follow_up") or {}).get("location"),
         "follow_up_token": secrets.token_urlsafe(24),
+        # For typing when a phone cannot scan: it only leads to sign-in, like the QR code.
+        "short_code": "".join(secrets.choice(SHORT_CODE_ALPHABET) for _ in range(6)),
         "acknowledged_by": None,
         "acknowledged_at": None,
         "resolved_by": None,

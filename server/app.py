@@ -60,12 +60,13 @@ def create_app(config: dict | None = None) -> Flask:
     babel.init_app(app)
     csrf.init_app(app)
 
-    from server import auth, events, followup, routes  # noqa: F401  (events registers the socket handlers)
+    from server import auth, events, followup, manage, routes  # noqa: F401  (events registers the socket handlers)
 
     app.register_blueprint(routes.kiosk_pages)
     app.register_blueprint(routes.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(followup.bp)
+    app.register_blueprint(manage.bp)
     app.add_url_rule("/vendor/<path:filename>", endpoint="vendor", view_func=routes.vendor)
     csrf.exempt(routes.control)
 

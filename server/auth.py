@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from datetime import timedelta
+from functools import wraps
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
@@ -10,7 +13,13 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from server.limits import Limiter
+from server.storage import now_utc
 from shared.protocol import ProtocolError
+
+ROLE_RANK = {"staff": 1, "sister": 2, "admin": 3}
+SIGN_IN_ATTEMPTS = 5  # failures per username, and per address, in SIGN_IN_WINDOW
+SIGN_IN_WINDOW = timedelta(minutes=15)
 
 bp = Blueprint("auth", __name__)
 
@@ -50,6 +59,39 @@ def ward_for_viewer(requested: object, display_token: object = None) -> tuple[st
     return ward, {"name": staff["username"], "role": staff["role"], "read_only": False}
 
 
+def requires(role: str):
+    """Decorate a staff view: sign-in first (then back here), at least `role`, and the view's ward
+    (`code` in the URL) must be the staff member's own unless they are an admin. Passes `staff=`."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            staff = signed_in_staff()
+            if staff is None:
+                return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+            ward = kwargs.get("code")
+            if ROLE_RANK[staff["role"]] < ROLE_RANK[role]:
+                abort(403, "Your role cannot open this page.")
+            if ward and ward.upper() != staff["ward"] and staff["role"] != "admin":
+                abort(403, "This page belongs to another ward.")
+            return view(*args, staff=staff, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def viewer_of(staff: dict) -> dict:
+    return {"name": staff["username"], "role": staff["role"], "read_only": False}
+
+
+def _sign_in_limiter() -> Limiter:
+    limiter = current_app.extensions.get("wardpulse.sign_in")
+    if limiter is None:
+        limiter = current_app.extensions["wardpulse.sign_in"] = Limiter(SIGN_IN_ATTEMPTS, SIGN_IN_WINDOW)
+    return limiter
+
+
 def _safe_next(target: str | None) -> str | None:
     # Only same-site paths: never bounce a signed-in nurse to another host.
     if target and target.startswith("/") and not target.startswith("//"):
@@ -60,18 +102,26 @@ def _safe_next(target: str | None) -> str | None:
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     form = SignInForm()
-    error = None
+    error, status = None, 200
     if form.validate_on_submit():
-        staff = current_app.extensions["wardpulse"].registry.staff(form.username.data)
-        if staff and check_password_hash(staff["password_hash"], form.password.data):
-            session.clear()
-            session["staff"] = staff["username"]
-            session.permanent = True
-            return redirect(_safe_next(request.args.get("next")) or url_for("wards.ward", code=staff["ward"]))
-        error = "That username and password do not match. Check them and try again."
+        limiter, now = _sign_in_limiter(), now_utc()
+        keys = ("user:" + form.username.data.strip().lower(), "addr:" + (request.remote_addr or ""))
+        if not all(limiter.allowed(key, now) for key in keys):
+            error, status = _("Too many attempts to sign in. Wait 15 minutes, or ask the ward administrator."), 429
+        else:
+            staff = current_app.extensions["wardpulse"].registry.staff(form.username.data)
+            if staff and check_password_hash(staff["password_hash"], form.password.data):
+                session.clear()
+                session["staff"] = staff["username"]
+                session.permanent = True  # remembered for a shift (PERMANENT_SESSION_LIFETIME)
+                limiter.reset(keys[0])
+                return redirect(_safe_next(request.args.get("next")) or url_for("wards.ward", code=staff["ward"]))
+            for key in keys:
+                limiter.hit(key, now)
+            error, status = _("That username and password do not match. Check them and try again."), 401
     elif request.method == "POST":
-        error = "The form had expired or was incomplete. Please try again."
-    return render_template("login.html", form=form, error=error, viewer=None), (401 if error else 200)
+        error, status = _("The form was incomplete. Fill in both fields and try again."), 400
+    return render_template("login.html", form=form, error=error, viewer=None), status
 
 
 @bp.route("/logout", methods=["POST"])

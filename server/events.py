@@ -14,10 +14,12 @@ from shared.protocol import (
     ACKNOWLEDGE_ALERT,
     ALERT,
     KIOSK_NAMESPACE,
+    KIOSK_STATUS,
     RATING,
     RESOLVE_ALERT,
     SNAPSHOT,
     STAFF_NAMESPACE,
+    STATUS,
     ProtocolError,
 )
 
@@ -43,23 +45,46 @@ def _auth(auth: object) -> dict:
 
 @socketio.on("connect", namespace=KIOSK_NAMESPACE)
 def kiosk_connect(auth=None):
-    """A ward tablet connects with its device token; unknown or revoked tokens are refused with the reason."""
+    """A ward tablet connects with its device token (or a patient's phone with the poster's ward code)."""
+    auth, wards = _auth(auth), current_app.extensions["wardpulse"]
     try:
-        kiosk = current_app.extensions["wardpulse"].kiosk_for_token(_auth(auth).get("token"))
+        if "own_ward" in auth:
+            kiosk = wards.own_device(auth.get("own_ward"), auth.get("device"))
+        else:
+            kiosk = wards.kiosk_for_token(auth.get("token"))
     except ProtocolError as refusal:
         raise _refuse(refusal) from None
     session["kiosk"] = kiosk  # per-connection copy, never sent back as a cookie
     join_room(kiosk_room(kiosk["id"]))
+    wards.kiosk_connected(kiosk["id"], +1)
+
+
+@socketio.on("disconnect", namespace=KIOSK_NAMESPACE)
+def kiosk_disconnect(*_reason):
+    """A tablet went away: the admin page shows it offline once its last socket is gone."""
+    if "kiosk" in session:
+        current_app.extensions["wardpulse"].kiosk_connected(session["kiosk"]["id"], -1)
+
+
+@socketio.on(KIOSK_STATUS, namespace=KIOSK_NAMESPACE)
+def kiosk_status(payload=None):
+    """A tablet reports how many ratings wait in its outbox."""
+    waiting = payload.get("waiting") if isinstance(payload, dict) else None
+    current_app.extensions["wardpulse"].kiosk_waiting(session["kiosk"]["id"], waiting)
 
 
 @socketio.on(RATING, namespace=KIOSK_NAMESPACE)
 def kiosk_rating(payload=None):
     """A tablet sends one tap. Acked once durable; the ward's screens get it as `rating`, and any `alert` it raised."""
-    ack, item, raised = current_app.extensions["wardpulse"].receive_rating(session["kiosk"], payload)
+    wards = current_app.extensions["wardpulse"]
+    trouble_before = wards.storage_problem
+    ack, item, raised = wards.receive_rating(session["kiosk"], payload)
     if item is not None:
         socketio.emit(RATING, item, namespace=STAFF_NAMESPACE, to=ward_room(item["ward"]))
     for alert in raised:
         socketio.emit(ALERT, alert, namespace=STAFF_NAMESPACE, to=ward_room(alert["ward"]))
+    if (trouble_before is None) != (wards.storage_problem is None):
+        socketio.emit(STATUS, wards.status(), namespace=STAFF_NAMESPACE)  # every ward: the disk is shared
     return ack
 
 

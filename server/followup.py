@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from server.alerts import ACTIVE, AlertError
-from server.auth import signed_in_staff
+from server.auth import requires, signed_in_staff
+from server.qr import qr_svg
 from server.storage import now_utc
 from shared.fft import BY_CODE
 from shared.protocol import ALERT, STAFF_NAMESPACE, iso_utc
@@ -26,7 +27,7 @@ def _alert_for(token: str) -> tuple[dict | None, dict | None]:
     staff = signed_in_staff()
     if staff is None:
         return None, None
-    alert = current_app.extensions["wardpulse"].alerts.by_token(token)
+    alert = current_app.extensions["wardpulse"].alerts.find("follow_up_token", token)
     if alert is None:
         abort(404)
     if alert["ward"] != staff["ward"] and staff["role"] != "admin":
@@ -71,3 +72,20 @@ def follow_up(token):
         error=error,
         viewer=viewer,
     ), (400 if error else 200)
+
+
+@bp.get("/f/<token>/qr.svg")
+def follow_up_qr(token):
+    """The alert's QR code. It holds only the link, which still needs a signed-in member of staff."""
+    url = f"{current_app.extensions['wardpulse'].public_url() or request.host_url.rstrip('/')}/f/{token}"
+    return Response(qr_svg(url, _("Follow-up QR code")), mimetype="image/svg+xml", headers={"Cache-Control": "private, max-age=3600"})
+
+
+@bp.get("/a/<short_code>")
+@requires("staff")
+def typed(short_code, staff):
+    """The short code printed under the QR code, for a phone that cannot scan."""
+    alert = current_app.extensions["wardpulse"].alerts.find("short_code", short_code.strip().upper())
+    if alert is None:
+        abort(404)
+    return redirect(url_for("followup.follow_up", token=alert["follow_up_token"]))

@@ -12,10 +12,11 @@ from typing import Callable
 from zoneinfo import ZoneInfo
 
 from server import alerts as lifecycle
+from server.limits import Limiter, MisuseGuard
 from server.picture import WardPicture
 from server.storage import AlertStore, RatingJournal, Registry, StorageUnavailable, now_utc
-from server.trends import DEFAULT_P0, TrendDetector, baseline_for
-from shared.protocol import ProtocolError, iso_utc, validate_rating
+from server.trends import DEFAULT_P0, Baseline, TrendDetector, baseline_for, threshold_for
+from shared.protocol import ProtocolError, iso_utc, parse_utc, validate_rating
 
 # Fields of a stored rating that staff screens never need.
 _PRIVATE = {"fingerprint"}
@@ -24,6 +25,9 @@ BASELINE_DAYS = 90
 VOLUME_DAYS = 28
 FOLD_AFTER = timedelta(days=9)  # fold trend observations once older than any tablet may resend
 FOLD_BEFORE = timedelta(days=8)
+OWN_DEVICE = "own_device"  # the channel of a patient's own phone, from the bedside poster
+OWN_DEVICE_PER_HOUR = 3  # per phone: one stay, one or two opinions
+OWN_DEVICE_WARD_PER_HOUR = 120  # per ward, all phones together: a bound on anyone scripting the poster link
 
 
 def tap_order(rating: dict) -> tuple[str, str]:
@@ -55,13 +59,18 @@ class WardServer:
         self._pictures: dict[str, WardPicture] = {}
         self._detectors: dict[str, TrendDetector] = {}
         self._newest_tap: dict[str, str] = {}
+        self._misuse = MisuseGuard()
+        self._own_device_limit = Limiter(OWN_DEVICE_PER_HOUR, timedelta(hours=1))
+        self._own_ward_limit = Limiter(OWN_DEVICE_WARD_PER_HOUR, timedelta(hours=1))
+        self._presence: dict[str, dict] = {}  # kiosk id -> sockets, last seen, outbox size it reported
+        self._kiosk_days: dict[tuple[str, str], dict] = {}  # (kiosk id, local day) -> ratings, misuse
+        self.storage_problem: str | None = None  # set while the disk refuses writes
         self.registry_changed()
 
         now = now_utc()
         recent = sorted(self.journal.load_recent(now, days=HISTORY_DAYS), key=tap_order)
         for rating in recent:
-            self._picture(rating["ward"]).add(rating)
-            self._newest_tap[rating["ward"]] = max(self._newest_tap.get(rating["ward"], ""), rating["tapped_at"])
+            self._take_in(rating)
         self._restore(recent, now)
 
     # ------------------------------------------------------------------ start-up
@@ -106,6 +115,14 @@ class WardServer:
             raise ProtocolError("unknown_token")
         return display
 
+    def own_device(self, ward: object, device: object) -> dict:
+        """A patient's own phone, from the ward's bedside poster: it may only rate, and only a little."""
+        if not isinstance(ward, str) or self.registry.ward(ward) is None:
+            raise ProtocolError("unknown_ward")
+        if not isinstance(device, str) or not 8 <= len(device) <= 64:
+            raise ProtocolError("missing_token")
+        return {"id": OWN_DEVICE, "ward": ward.upper(), "label": "Own device", "channel": OWN_DEVICE, "device": device}
+
     def registry_changed(self) -> None:
         """Called after an admin command so labels, revocations and phrases take effect at once."""
         kiosks = self.registry.kiosks()
@@ -124,30 +141,37 @@ class WardServer:
         rating is on disk. Bad input never raises: refusals are acks.
         """
         now = now or now_utc()
+        channel = kiosk.get("channel", "kiosk")
         try:
             rating = validate_rating(payload, now)
             if kiosk["id"] in self._revoked:
                 raise ProtocolError("revoked_token")
+            if channel == OWN_DEVICE:
+                self._check_own_device(kiosk, now)
+            # Own phones are rate-limited instead: a burst there is refused, not stored.
+            misuse = channel != OWN_DEVICE and self._misuse.is_misuse(kiosk["id"], parse_utc(rating.tapped_at))
             record = dict(
                 rating.fields(),
                 ward=kiosk["ward"],
                 kiosk_id=kiosk["id"],
-                channel="kiosk",
+                channel=channel,
                 received_at=iso_utc(now),
-                misuse=False,
+                misuse=misuse,
             )
             new = self.journal.add(record, rating.fields())
         except ProtocolError as refusal:
             return refusal.as_ack(), None, []
-        except StorageUnavailable:
+        except StorageUnavailable as problem:
+            self.storage_problem = str(problem)
             return ProtocolError("storage_unavailable").as_ack(), None, []
+        self.storage_problem = None
         ack = {"ok": True, "id": rating.id, "duplicate": not new}
         if not new:
             return ack, None, []
         ward = record["ward"]
         with self._lock:
-            self._picture(ward).add(record)
-            self._newest_tap[ward] = max(self._newest_tap.get(ward, ""), record["tapped_at"])
+            self._take_in(record)
+            self._seen(kiosk["id"], now)
             raised = self._judge(record, now)
             checkpoint = self._detector(ward, now).checkpoint() if raised or self._fold(ward, now) else None
             item = self.feed_item(record, with_live=True, now=now)
@@ -158,6 +182,26 @@ class WardServer:
                 # The rating is safe in the journal; the next start replays it and raises the alert again.
                 return ack, item, []
         return ack, item, [self.alert_view(a) for a in raised]
+
+    def _check_own_device(self, kiosk: dict, now: datetime) -> None:
+        for limiter, key in ((self._own_device_limit, kiosk["device"]), (self._own_ward_limit, kiosk["ward"])):
+            if not limiter.allowed(key, now):
+                raise ProtocolError("rate_limited")
+        for limiter, key in ((self._own_device_limit, kiosk["device"]), (self._own_ward_limit, kiosk["ward"])):
+            limiter.hit(key, now)
+
+    def _take_in(self, rating: dict) -> None:
+        """Add a stored rating to the ward's picture, the misuse guard and its kiosk's daily tally."""
+        ward = rating["ward"]
+        self._picture(ward).add(rating)
+        self._newest_tap[ward] = max(self._newest_tap.get(ward, ""), rating["tapped_at"])
+        tapped = parse_utc(rating["tapped_at"])
+        if rating["channel"] != OWN_DEVICE:
+            self._misuse.record(rating["kiosk_id"], tapped)
+        day = self._picture(ward).local_day(tapped).isoformat()
+        tally = self._kiosk_days.setdefault((rating["kiosk_id"], day), {"ratings": 0, "misuse": 0})
+        tally["ratings"] += 1
+        tally["misuse"] += bool(rating.get("misuse"))
 
     def _judge(self, rating: dict, now: datetime) -> list[dict]:
         """Alerts this rating raises: a trend crossing the line, a follow-up request, an urgent comment."""
@@ -215,6 +259,45 @@ class WardServer:
         self.alerts.save(ward, [changed], checkpoint)
         return self.alert_view(changed)
 
+    # ------------------------------------------------------------------ kiosks seen from the admin page
+
+    def kiosk_connected(self, kiosk_id: str, sockets: int) -> None:
+        with self._lock:
+            presence = self._presence.setdefault(kiosk_id, {"sockets": 0, "last_seen": None, "waiting": None})
+            presence["sockets"] = max(0, presence["sockets"] + sockets)
+            presence["last_seen"] = iso_utc(now_utc())
+
+    def kiosk_waiting(self, kiosk_id: str, waiting: object) -> None:
+        """The tablet reports how many ratings sit in its outbox (staff see it on the kiosk list)."""
+        if isinstance(waiting, int) and not isinstance(waiting, bool) and 0 <= waiting < 1_000_000:
+            with self._lock:
+                self._presence.setdefault(kiosk_id, {"sockets": 0, "last_seen": None, "waiting": None})["waiting"] = waiting
+                self._seen(kiosk_id, now_utc())
+
+    def _seen(self, kiosk_id: str, now: datetime) -> None:
+        if kiosk_id in self._presence:
+            self._presence[kiosk_id]["last_seen"] = iso_utc(now)
+
+    def kiosks_overview(self, ward: str, now: datetime | None = None) -> list[dict]:
+        """Each kiosk of the ward: online or not, last seen, today's ratings, possible misuse, outbox size."""
+        today = self._picture(ward).local_day(now or now_utc()).isoformat()
+        rows = []
+        with self._lock:
+            for kiosk in self.registry.kiosks(ward):
+                presence = self._presence.get(kiosk["id"], {})
+                tally = self._kiosk_days.get((kiosk["id"], today), {"ratings": 0, "misuse": 0})
+                rows.append({
+                    "id": kiosk["id"],
+                    "label": kiosk["label"],
+                    "revoked": bool(kiosk["revoked_at"]),
+                    "online": presence.get("sockets", 0) > 0,
+                    "last_seen": presence.get("last_seen"),
+                    "waiting": presence.get("waiting"),
+                    "ratings_today": tally["ratings"],
+                    "misuse_today": tally["misuse"],
+                })
+        return rows
+
     # ------------------------------------------------------------------ screens
 
     def feed_item(self, rating: dict, with_live: bool = False, now: datetime | None = None) -> dict:
@@ -239,7 +322,15 @@ class WardServer:
             "recent": recent,
             "stats": stats,
             "trend": trend,
+            "status": self.status(),
         }
+
+    def status(self) -> dict:
+        """Storage health for the ward screen's banner."""
+        if self.storage_problem:
+            return {"storage_ok": False, "message": "Ratings cannot be saved just now: the tablets are keeping them "
+                    "and will send them again. Tell IT: " + self.storage_problem}
+        return {"storage_ok": True, "message": ""}
 
     def daily_negative(self, ward: str, days: int = 60, now: datetime | None = None) -> list[tuple[str, float, int]]:
         """(day, % negative, ratings) for each of the last `days` days that had ratings, for the SPC chart."""
@@ -260,10 +351,24 @@ class WardServer:
             detector = self._detectors[ward] = TrendDetector(self._baseline(ward, now or now_utc()))
         return detector
 
-    def _baseline(self, ward: str, now: datetime):
+    def _baseline(self, ward: str, now: datetime) -> Baseline:
+        """The ward's settings if a sister set them, else what its own history says, else the defaults."""
+        settings = self.registry.ward(ward) or {}
         negatives, counted, volume, days = self._picture(ward).history(now, BASELINE_DAYS, VOLUME_DAYS)
-        per_day = volume / days if days >= 7 else self.default_volume
+        per_day = settings.get("trend_volume") or (volume / days if days >= 7 else self.default_volume)
+        if settings.get("trend_p0"):
+            return Baseline(settings["trend_p0"], threshold_for(per_day, settings["trend_p0"]))
         return baseline_for(negatives, counted, per_day, self.default_p0)
+
+    def settings_changed(self, ward: str) -> None:
+        """A sister changed the ward's phrases or trend settings: use them from the next rating on."""
+        self.registry_changed()
+        now = now_utc()
+        with self._lock:
+            detector = self._detector(ward, now)
+            detector.baseline = self._baseline(ward, now)
+            checkpoint = detector.checkpoint()
+        self.alerts.save(ward, [], checkpoint)
 
     def close(self) -> None:
         self.journal.close()

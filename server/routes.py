@@ -49,10 +49,9 @@ def vendor(filename):
     return send_from_directory(current_app.config["VENDOR_DIR"], filename, max_age=3600)
 
 
-@kiosk_pages.get("/", strict_slashes=False)
-def page():
-    """The ward tablet's question page. Its device token arrives in the enrollment link's #fragment."""
-    config = {
+def kiosk_config() -> dict:
+    """What the tablet page's script needs to know, from `shared/` so nothing is defined twice."""
+    return {
         "namespace": protocol.KIOSK_NAMESPACE,
         "rating_event": protocol.RATING,
         "max_comment": protocol.MAX_COMMENT_CHARS,
@@ -61,8 +60,14 @@ def page():
         "idle_seconds": 60,
         "token_key": "wardpulse.kiosk.token",
         "outbox_key": "wardpulse.kiosk.outbox",
+        "status_event": protocol.KIOSK_STATUS,
     }
-    return render_template("kiosk.html", answers=answers_for_page(), client_config=config)
+
+
+@kiosk_pages.get("/", strict_slashes=False)
+def page():
+    """The ward tablet's question page. Its device token arrives in the enrollment link's #fragment."""
+    return render_template("kiosk.html", answers=answers_for_page(), client_config=kiosk_config())
 
 
 @bp.get("/")

@@ -384,13 +384,18 @@ class Registry:
             self._table("wards").insert(ward)
         return ward
 
-    def set_urgent_phrases(self, code: str, phrases: list[str] | None) -> dict:
-        """A ward's own list of urgent/safeguarding phrases (None = the defaults)."""
+    def update_ward_settings(self, code: str, urgent_phrases: list[str] | None, trend_volume: float | None, trend_p0: float | None) -> dict:
+        """A ward's own urgent phrases (None = the defaults) and trend overrides (None = from its history)."""
         code = self._require_ward(code)
-        if phrases is not None:
-            phrases = [" ".join(p.split()).lower() for p in phrases if p.strip()]
+        if urgent_phrases is not None:
+            urgent_phrases = [" ".join(p.split()).lower() for p in urgent_phrases if p.strip()]
+        if trend_volume is not None and not 1 <= trend_volume <= 5000:
+            raise AdminError("expected ratings a day must be between 1 and 5000")
+        if trend_p0 is not None and not 0.01 <= trend_p0 <= 0.3:
+            raise AdminError("the usual negative rate must be between 1 % and 30 %")
+        settings = {"urgent_phrases": urgent_phrases, "trend_volume": trend_volume, "trend_p0": trend_p0}
         with self._lock:
-            self._table("wards").update({"urgent_phrases": phrases}, Query().code == code)
+            self._table("wards").update(settings, Query().code == code)
         return self.ward(code)
 
     def ward(self, code: str) -> dict | None:
@@ -435,6 +440,33 @@ class Registry:
         table = self._table("kiosks")
         return [dict(k) for k in (table.search(Query().ward == ward.upper()) if ward else table.all())]
 
+    def add_enrollment(self, kiosk_id: str, minutes: int = 10) -> dict:
+        """A single-use enrollment code for a kiosk, valid for a few minutes (the QR on the admin page)."""
+        code = secrets.token_urlsafe(16)
+        expires = (now_utc() + timedelta(minutes=minutes)).isoformat(timespec="seconds").replace("+00:00", "Z")
+        with self._lock:
+            self._table("enrollments").insert({"code_hash": token_hash(code), "kiosk_id": kiosk_id, "expires_at": expires, "used_at": None})
+        return {"code": code, "expires_at": expires}
+
+    def use_enrollment(self, code: str) -> dict:
+        """Spend an enrollment code: the kiosk gets a fresh device token (returned once). AdminError if spent or stale."""
+        with self._lock:
+            enrollments = self._table("enrollments")
+            found = enrollments.get(Query().code_hash == token_hash(code))
+            if found is None or found["used_at"] is not None:
+                raise AdminError("This enrollment code has already been used or does not exist: make a new one.")
+            if found["expires_at"] < _stamp():
+                raise AdminError("This enrollment code has expired (they last 10 minutes): make a new one.")
+            kiosks = self._table("kiosks")
+            kiosk = kiosks.get(Query().id == found["kiosk_id"])
+            if kiosk is None or kiosk["revoked_at"]:
+                raise AdminError("This kiosk has been revoked: add a new one.")
+            token = secrets.token_urlsafe(32)
+            with self._db.storage.batch():
+                enrollments.update({"used_at": _stamp()}, Query().code_hash == token_hash(code))
+                kiosks.update({"token_hash": token_hash(token)}, Query().id == kiosk["id"])
+        return {"id": kiosk["id"], "ward": kiosk["ward"], "label": kiosk["label"], "token": token}
+
     def revoke_kiosk(self, kiosk_id: str) -> dict:
         with self._lock:
             table = self._table("kiosks")
@@ -469,6 +501,9 @@ class Registry:
 
     def staff(self, username: str) -> dict | None:
         return self._table("staff").get(Query().username == username.strip().lower())
+
+    def all_staff(self) -> list[dict]:
+        return [{k: v for k, v in s.items() if k != "password_hash"} for s in self._table("staff").all()]
 
 
 ALERTS_DIR = "alerts"
@@ -521,12 +556,13 @@ class AlertStore:
         found = self._db(ward).table("alerts").get(Query().id == alert_id) if ward in self._dbs else None
         return dict(found) if found else None
 
-    def by_token(self, token: str) -> dict | None:
-        """The alert a follow-up QR code points at."""
-        for db in self._dbs.values():
-            found = db.table("alerts").get(Query().follow_up_token == token)
-            if found:
-                return dict(found)
+    def find(self, field: str, value: str) -> dict | None:
+        """The alert whose `field` (follow_up_token or short_code) has this value, on any ward."""
+        with self._lock:
+            for db in self._dbs.values():
+                found = db.table("alerts").get(Query()[field] == value)
+                if found:
+                    return dict(found)
         return None
 
     def checkpoint(self, ward: str) -> dict | None:

@@ -24,6 +24,7 @@ RATING = "rating"  # kiosk -> server (acked); server -> staff screens (live feed
 SNAPSHOT = "snapshot"  # server -> a staff screen, on every (re)connect
 ALERT = "alert"  # server -> staff screens
 STATUS = "status"  # server -> staff screens: storage health and similar banners
+KIOSK_STATUS = "kiosk_status"  # kiosk -> server: {"waiting": <ratings in its outbox>}
 ACKNOWLEDGE_ALERT = "acknowledge_alert"  # staff screen -> server (acked): {"id"}
 RESOLVE_ALERT = "resolve_alert"  # staff screen -> server (acked): {"id", "action", "public_note"?}
 
@@ -58,6 +59,7 @@ ERRORS: dict[str, str] = {
     "not_signed_in": "Sign in as ward staff, or use a ward display link, to see this ward.",
     "unknown_ward": "There is no ward with that code.",
     "forbidden": "Your account cannot see this ward.",
+    "rate_limited": "Thank you: this phone has already given feedback recently. Please try again later.",
     "read_only": "This screen is a read-only wall display: sign in as staff to act on alerts.",
     "alert_refused": "That cannot be done to this alert.",
 }

@@ -95,3 +95,35 @@ def test_a_kiosk_revoked_mid_session_cannot_store(app, registry, ward, socket_cl
     app.extensions["wardpulse"].registry_changed()
     ack = tablet.emit(RATING, make_rating("good"), namespace=KIOSK_NAMESPACE, callback=True)
     assert ack["error"] == "revoked_token"
+
+
+def test_own_phone_from_the_poster_may_rate_a_little_and_is_marked(app, registry, ward, socket_client):
+    phone = socket_client(KIOSK_NAMESPACE, auth={"own_ward": "7B", "device": "0f1e2d3c-phone"})
+    acks = [phone.emit(RATING, make_rating("good"), namespace=KIOSK_NAMESPACE, callback=True) for _ in range(4)]
+    assert [a["ok"] for a in acks] == [True, True, True, False]
+    assert acks[3]["error"] == "rate_limited"
+    recent = app.extensions["wardpulse"].snapshot("7B")["recent"]
+    assert {r["channel"] for r in recent} == {"own_device"}
+
+
+@pytest.mark.parametrize("auth", [{"own_ward": "9Z", "device": "0f1e2d3c-phone"}, {"own_ward": "7B"}, {"own_ward": "7B", "device": 5}])
+def test_own_phone_needs_a_real_ward_and_a_device_id(app, ward, socket_client, auth):
+    assert not socket_client(KIOSK_NAMESPACE, auth=auth).is_connected(KIOSK_NAMESPACE)
+
+
+def test_misuse_is_stored_marked_and_left_out_of_the_counts(app, registry, ward, socket_client):
+    from datetime import datetime, timedelta, timezone
+
+    kiosk = registry.add_kiosk(ward)
+    tablet = socket_client(KIOSK_NAMESPACE, auth={"token": kiosk["token"]})
+    start = datetime.now(timezone.utc) - timedelta(minutes=10)
+    for i in range(10):  # a child tapping every 3 seconds
+        tablet.emit(RATING, make_rating("very_poor", tapped_at=start + timedelta(seconds=3 * i)), namespace=KIOSK_NAMESPACE, callback=True)
+    wards = app.extensions["wardpulse"]
+    snapshot = wards.snapshot("7B")
+    assert len(snapshot["recent"]) == 10  # stored, not deleted
+    assert sum(r["misuse"] for r in snapshot["recent"]) == 7
+    assert snapshot["stats"]["total"] == 3
+    assert snapshot["open_alerts"] == []  # no trend alert from a child's taps
+    row = [k for k in wards.kiosks_overview("7B") if k["id"] == kiosk["id"]][0]
+    assert (row["ratings_today"], row["misuse_today"], row["online"]) == (10, 7, True)

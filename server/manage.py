@@ -1,0 +1,190 @@
+"""Staff pages beyond the ward screen: ward settings (sister), kiosks, wards and staff (admin),
+kiosk enrollment by QR, and the bedside poster that lets patients use their own phone."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_wtf import FlaskForm
+from wtforms import FloatField, PasswordField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from server.alerts import DEFAULT_URGENT_PHRASES
+from server.auth import hash_password, requires, viewer_of
+from server.qr import qr_svg
+from server.routes import answers_for_page, kiosk_config
+from server.storage import ROLES, AdminError
+from shared.fft import QUESTION
+
+bp = Blueprint("manage", __name__)
+
+
+def wards():
+    return current_app.extensions["wardpulse"]
+
+
+def public_url() -> str:
+    return wards().public_url() or request.host_url.rstrip("/")
+
+
+def _registry_changed_or_error(action) -> str | None:
+    """Run an admin change; a plain error message if it cannot be done."""
+    try:
+        action()
+    except AdminError as refusal:
+        return str(refusal)
+    wards().registry_changed()
+    return None
+
+
+# --------------------------------------------------------------------------- ward settings (sister)
+
+
+class SettingsForm(FlaskForm):
+    urgent_phrases = TextAreaField("Urgent phrases, one per line", validators=[Length(max=5000)])
+    trend_volume = FloatField("Expected ratings a day (blank: from the ward's history)", validators=[Optional(), NumberRange(1, 5000)])
+    trend_p0 = FloatField("Usual % poor or very poor (blank: from the ward's history)", validators=[Optional(), NumberRange(1, 30)])
+
+
+@bp.route("/ward/<code>/settings", methods=["GET", "POST"])
+@requires("sister")
+def settings(code, staff):
+    """Sisters tune what raises an immediate alert and how the trend detector sees their ward."""
+    record = wards().registry.ward(code) or abort(404)
+    form = SettingsForm(
+        urgent_phrases="\n".join(record.get("urgent_phrases") or DEFAULT_URGENT_PHRASES),
+        trend_volume=record.get("trend_volume"),
+        trend_p0=record.get("trend_p0") * 100 if record.get("trend_p0") else None,
+    )
+    error = None
+    if form.validate_on_submit():
+        phrases = form.urgent_phrases.data.splitlines()
+        p0 = form.trend_p0.data / 100 if form.trend_p0.data else None
+        error = _registry_changed_or_error(
+            lambda: wards().registry.update_ward_settings(record["code"], phrases, form.trend_volume.data or None, p0)
+        )
+        if error is None:
+            wards().settings_changed(record["code"])
+            flash(_("Settings saved."))
+            return redirect(url_for("manage.settings", code=record["code"]))
+    return render_template("settings.html", ward=record, form=form, error=error, viewer=viewer_of(staff))
+
+
+# --------------------------------------------------------------------------- admin
+
+
+class WardForm(FlaskForm):
+    code = StringField("Ward code", validators=[DataRequired(), Length(max=16)])
+    name = StringField("Ward name", validators=[DataRequired(), Length(max=100)])
+
+
+class StaffForm(FlaskForm):
+    username = StringField("Username", validators=[DataRequired(), Length(max=64)])
+    ward = SelectField("Ward", validators=[DataRequired()])
+    role = SelectField("Role", choices=[SelectChoice(r) for r in ROLES])
+    password = PasswordField("Password (at least 8 characters)", validators=[DataRequired(), Length(min=8, max=256)])
+
+
+class KioskForm(FlaskForm):
+    label = StringField("Where the tablet stands", validators=[DataRequired(), Length(max=60)])
+
+
+@bp.route("/admin", methods=["GET", "POST"])
+@requires("admin")
+def admin(staff):
+    """Wards and staff accounts."""
+    ward_form, staff_form = WardForm(prefix="ward"), StaffForm(prefix="staff")
+    staff_form.ward.choices = [SelectChoice(w["code"], f"{w['code']} – {w['name']}") for w in wards().registry.wards()]
+    error = None
+    if request.form.get("add") == "ward" and ward_form.validate_on_submit():
+        error = _registry_changed_or_error(lambda: wards().registry.add_ward(ward_form.code.data, ward_form.name.data))
+    elif request.form.get("add") == "staff" and staff_form.validate_on_submit():
+        error = _registry_changed_or_error(
+            lambda: wards().registry.add_staff(
+                staff_form.username.data, staff_form.ward.data, staff_form.role.data, hash_password(staff_form.password.data)
+            )
+        )
+    elif request.method == "POST":
+        error = _("Check the form: every field is needed, and passwords have at least 8 characters.")
+    if request.method == "POST" and error is None:
+        flash(_("Saved."))
+        return redirect(url_for("manage.admin"))
+    return render_template(
+        "admin.html",
+        wards=wards().registry.wards(),
+        people=sorted(wards().registry.all_staff(), key=lambda s: (s["ward"], s["username"])),
+        ward_form=ward_form,
+        staff_form=staff_form,
+        error=error,
+        viewer=viewer_of(staff),
+    ), (400 if error else 200)
+
+
+@bp.route("/admin/ward/<code>/kiosks", methods=["GET", "POST"])
+@requires("admin")
+def kiosks(code, staff):
+    """The ward's tablets: online, last seen, today's ratings, possible misuse; add one by QR, revoke one."""
+    record = wards().registry.ward(code) or abort(404)
+    form, enrollment = KioskForm(), None
+    if form.validate_on_submit():
+        kiosk = wards().registry.add_kiosk(record["code"], form.label.data)
+        wards().registry_changed()
+        code_ = wards().registry.add_enrollment(kiosk["id"])
+        url = f"{public_url()}/kiosk/enroll/{code_['code']}"
+        enrollment = {"kiosk": kiosk, "url": url, "expires_at": code_["expires_at"], "qr": qr_svg(url, _("Enrollment QR code"))}
+    return render_template(
+        "kiosks.html",
+        ward=record,
+        kiosks=wards().kiosks_overview(record["code"]),
+        form=form,
+        enrollment=enrollment,
+        viewer=viewer_of(staff),
+    )
+
+
+@bp.post("/admin/kiosks/<kiosk_id>/revoke")
+@requires("admin")
+def revoke(kiosk_id, staff):
+    """Revoke a tablet: its socket is dropped at once and its token refused from then on."""
+    from server.events import drop_kiosk
+
+    try:
+        kiosk = wards().registry.revoke_kiosk(kiosk_id)
+    except AdminError:
+        abort(404)
+    wards().registry_changed()
+    drop_kiosk(kiosk_id)
+    flash(_("Kiosk %(label)s revoked.", label=kiosk["label"]))
+    return redirect(url_for("manage.kiosks", code=kiosk["ward"]))
+
+
+# --------------------------------------------------------------------------- tablets and phones
+
+
+@bp.get("/kiosk/enroll/<code>")
+def enroll(code):
+    """A tablet scanned the enrollment QR: spend the one-time code and hand the tablet its device token."""
+    try:
+        kiosk = wards().registry.use_enrollment(code)
+    except AdminError as refusal:
+        return render_template("error.html", title=_("This QR code cannot be used"), message=str(refusal), back="/kiosk", viewer=None), 410
+    wards().registry_changed()
+    # The token travels in the #fragment: browsers never send it back to a server or into a log.
+    return redirect(url_for("kiosk.page") + "#enroll=" + kiosk["token"])
+
+
+@bp.get("/w/<code>")
+def own_device(code):
+    """The bedside poster's link: the same question on a patient's own phone, no enrollment."""
+    record = wards().registry.ward(code) or abort(404)
+    config = dict(kiosk_config(), own_ward=record["code"], device_key="wardpulse.own.device")
+    return render_template("kiosk.html", answers=answers_for_page(), client_config=config, own_ward=record)
+
+
+@bp.get("/ward/<code>/poster")
+@requires("staff")
+def poster(code, staff):
+    """A printable A4 card with the QR code for patients' own phones."""
+    record = wards().registry.ward(code) or abort(404)
+    url = f"{public_url()}/w/{record['code']}"
+    return render_template("poster.html", ward=record, url=url, qr=qr_svg(url, _("QR code to give feedback")), question=_(QUESTION))
