@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask
-from flask_babel import Babel
+from flask_babel import Babel, get_locale
 from flask_socketio import SocketIO
 from flask_wtf.csrf import CSRFProtect
 
@@ -59,6 +59,10 @@ def create_app(config: dict | None = None) -> Flask:
 
     babel.init_app(app)
     csrf.init_app(app)
+
+    @app.context_processor
+    def page_language():
+        return {"html_lang": str(get_locale() or "en_GB").replace("_", "-")}
 
     from server import auth, events, followup, manage, routes  # noqa: F401  (events registers the socket handlers)
 

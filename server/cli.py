@@ -13,6 +13,7 @@ import csv
 import json
 import os
 import secrets
+import signal
 import socket
 import sys
 import time
@@ -147,14 +148,17 @@ def serve(data_dir: Path, host: str, port: int, async_mode: str, public_url: str
         click.echo(f"WardPulse ward server listening on {local_url} ({async_mode}); data in {data_dir}", err=False)
         sys.stdout.flush()
 
-    try:
-        listen_and_serve(app, host, port, async_mode, on_listening)
-    except KeyboardInterrupt:
-        pass
-    finally:
+    def stop(*_signal) -> None:
+        # Every acked rating is already fsync'd, so there is nothing to flush: tidy up and leave at once
+        # rather than wait for idle tablets and wall screens to close their websockets.
         (data_dir / SERVER_INFO).unlink(missing_ok=True)
         app.extensions["wardpulse"].close()
         lock.release()
+        os._exit(0)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    listen_and_serve(app, host, port, async_mode, on_listening)
 
 
 # --------------------------------------------------------------------------- admin

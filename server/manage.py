@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import FloatField, PasswordField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
@@ -41,9 +42,9 @@ def _registry_changed_or_error(action) -> str | None:
 
 
 class SettingsForm(FlaskForm):
-    urgent_phrases = TextAreaField("Urgent phrases, one per line", validators=[Length(max=5000)])
-    trend_volume = FloatField("Expected ratings a day (blank: from the ward's history)", validators=[Optional(), NumberRange(1, 5000)])
-    trend_p0 = FloatField("Usual % poor or very poor (blank: from the ward's history)", validators=[Optional(), NumberRange(1, 30)])
+    urgent_phrases = TextAreaField(_l("Urgent phrases, one per line"), validators=[Length(max=5000)])
+    trend_volume = FloatField(_l("Expected ratings a day (blank: from the ward's history)"), validators=[Optional(), NumberRange(1, 5000)])
+    trend_p0 = FloatField(_l("Usual % poor or very poor (blank: from the ward's history)"), validators=[Optional(), NumberRange(1, 30)])
 
 
 @bp.route("/ward/<code>/settings", methods=["GET", "POST"])
@@ -74,19 +75,19 @@ def settings(code, staff):
 
 
 class WardForm(FlaskForm):
-    code = StringField("Ward code", validators=[DataRequired(), Length(max=16)])
-    name = StringField("Ward name", validators=[DataRequired(), Length(max=100)])
+    code = StringField(_l("Ward code"), validators=[DataRequired(), Length(max=16)])
+    name = StringField(_l("Ward name"), validators=[DataRequired(), Length(max=100)])
 
 
 class StaffForm(FlaskForm):
-    username = StringField("Username", validators=[DataRequired(), Length(max=64)])
-    ward = SelectField("Ward", validators=[DataRequired()])
-    role = SelectField("Role", choices=[SelectChoice(r) for r in ROLES])
-    password = PasswordField("Password (at least 8 characters)", validators=[DataRequired(), Length(min=8, max=256)])
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
+    ward = SelectField(_l("Ward"), validators=[DataRequired()])
+    role = SelectField(_l("Role"), choices=[SelectChoice(r) for r in ROLES])
+    password = PasswordField(_l("Password (at least 8 characters)"), validators=[DataRequired(), Length(min=8, max=256)])
 
 
 class KioskForm(FlaskForm):
-    label = StringField("Where the tablet stands", validators=[DataRequired(), Length(max=60)])
+    label = StringField(_l("Where the tablet stands"), validators=[DataRequired(), Length(max=60)])
 
 
 @bp.route("/admin", methods=["GET", "POST"])

@@ -64,6 +64,14 @@ def kiosk_config() -> dict:
     }
 
 
+@kiosk_pages.get("/sw.js")
+def service_worker():
+    """The kiosk's service worker, served from /kiosk/ so it may keep the whole kiosk page for offline reloads."""
+    response = send_from_directory(kiosk.STATIC, "sw.js", max_age=0)
+    response.headers["Service-Worker-Allowed"] = "/kiosk/"
+    return response
+
+
 @kiosk_pages.get("/", strict_slashes=False)
 def page():
     """The ward tablet's question page. Its device token arrives in the enrollment link's #fragment."""

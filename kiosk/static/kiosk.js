@@ -202,9 +202,16 @@
     });
   }
 
+  var reportedWaiting = null;
+
   function updateStatus() {
     var waiting = outbox.list().length;
     var online = !!(socket && socket.connected);
+    // Tell the server how many ratings wait here, so the admin page can spot a stuck tablet.
+    if (online && config.status_event && waiting !== reportedWaiting) {
+      reportedWaiting = waiting;
+      socket.emit(config.status_event, { waiting: waiting });
+    }
     body.dataset.connection = online ? "online" : "offline";
     body.dataset.waiting = String(waiting);
     body.classList.toggle("has-waiting", waiting > 0);
@@ -418,6 +425,7 @@
   function connect(token) {
     socket = window.io(config.namespace, { auth: { token: token } });
     socket.on("connect", function () {
+      reportedWaiting = null;
       updateStatus();
       drain();
     });

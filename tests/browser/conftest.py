@@ -1,0 +1,80 @@
+"""Real Chromium (Debian's /usr/bin/chromium) driven by Playwright against a live ward server.
+
+Browser tests skip with a clear reason when Chromium or Playwright is missing, except in CI
+(CI=true), where a skipped browser test would hide a broken set-up: there they fail.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from browser_helpers import TABLET_LANDSCAPE
+
+CHROMIUM = Path(os.environ.get("WARDPULSE_CHROMIUM", "/usr/bin/chromium"))
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _unavailable(reason: str):
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason}; in CI the browser tests must run, not skip", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the whole run."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("playwright is not installed (pip install -e '.[test]')")
+    if not CHROMIUM.exists():
+        _unavailable(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        yield chromium
+        chromium.close()
+
+
+class Pages:
+    """Opens pages, each in its own browser context (own cookies and localStorage, like separate
+    devices), records script errors, and closes everything at the end of the test."""
+
+    def __init__(self, browser):
+        self.browser = browser
+        self.contexts = []
+        self.errors: list[str] = []
+
+    def new(self, viewport: dict | None = None, touch: bool = False):
+        context = self.browser.new_context(viewport=viewport or TABLET_LANDSCAPE, has_touch=touch)
+        context.set_default_timeout(10_000)
+        self.contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda exc: self.errors.append(f"{page.url}: {exc}"))
+        return page
+
+    def close(self):
+        for context in self.contexts:
+            context.close()
+
+
+@pytest.fixture
+def pages(browser):
+    opened = Pages(browser)
+    yield opened
+    opened.close()
+    assert not opened.errors, "script errors on the page:\n" + "\n".join(opened.errors)
+
+
+@pytest.fixture
+def page(pages):
+    """A single landscape page."""
+    return pages.new()
