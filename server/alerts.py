@@ -128,10 +128,12 @@ def urgent_phrase(comment: str | None, phrases: tuple[str, ...] | list[str]) -> 
     return None
 
 
-def follow_up_summary(location: str | None) -> str:
-    where = f" at {location}" if location else ""
-    return f"A patient would like a member of staff to come and talk to them{where}"
+def follow_up_summary() -> str:
+    # The location is shown beside the summary, to signed-in staff only.
+    return "A patient would like a member of staff to come and talk to them"
 
 
-def comment_summary(phrase: str) -> str:
+def comment_summary(phrase: str | None) -> str:
+    if phrase is None:
+        return "An urgent comment came in: sign in to read it and check on the patient"
     return f"A comment mentions \u201c{phrase}\u201d: please read it and check on the patient"

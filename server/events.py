@@ -9,6 +9,7 @@ from flask_socketio import ConnectionRefusedError, emit, join_room
 
 from server.app import socketio
 from server.auth import ward_for_viewer
+from server.live import for_wall_display
 from server.alerts import AlertError
 from shared.protocol import (
     ACKNOWLEDGE_ALERT,
@@ -26,8 +27,15 @@ from shared.protocol import (
 log = logging.getLogger(__name__)
 
 
-def ward_room(ward: str) -> str:
-    return f"ward:{ward}"
+def ward_room(ward: str, read_only: bool = False) -> str:
+    """Signed-in staff and corridor wall displays of a ward listen in separate rooms."""
+    return f"{'display' if read_only else 'ward'}:{ward}"
+
+
+def emit_to_ward(event: str, payload: dict) -> None:
+    """Send an event to every screen of its ward; wall displays get it without what patients wrote."""
+    socketio.emit(event, payload, namespace=STAFF_NAMESPACE, to=ward_room(payload["ward"]))
+    socketio.emit(event, for_wall_display(payload), namespace=STAFF_NAMESPACE, to=ward_room(payload["ward"], read_only=True))
 
 
 def kiosk_room(kiosk_id: str) -> str:
@@ -80,9 +88,9 @@ def kiosk_rating(payload=None):
     trouble_before = wards.storage_problem
     ack, item, raised = wards.receive_rating(session["kiosk"], payload)
     if item is not None:
-        socketio.emit(RATING, item, namespace=STAFF_NAMESPACE, to=ward_room(item["ward"]))
+        emit_to_ward(RATING, item)
     for alert in raised:
-        socketio.emit(ALERT, alert, namespace=STAFF_NAMESPACE, to=ward_room(alert["ward"]))
+        emit_to_ward(ALERT, alert)
     if (trouble_before is None) != (wards.storage_problem is None):
         socketio.emit(STATUS, wards.status(), namespace=STAFF_NAMESPACE)  # every ward: the disk is shared
     return ack
@@ -97,8 +105,9 @@ def staff_connect(auth=None):
     except ProtocolError as refusal:
         raise _refuse(refusal) from None
     session["ward"], session["viewer"] = ward, viewer
-    join_room(ward_room(ward))
-    emit(SNAPSHOT, current_app.extensions["wardpulse"].snapshot(ward))
+    join_room(ward_room(ward, viewer["read_only"]))
+    snapshot = current_app.extensions["wardpulse"].snapshot(ward)
+    emit(SNAPSHOT, for_wall_display(snapshot) if viewer["read_only"] else snapshot)
 
 
 def _act_on_alert(step: str, payload: object) -> dict:
@@ -112,7 +121,7 @@ def _act_on_alert(step: str, payload: object) -> dict:
         )
     except AlertError as refusal:
         return {"ok": False, "error": "alert_refused", "message": str(refusal)}
-    socketio.emit(ALERT, alert, namespace=STAFF_NAMESPACE, to=ward_room(alert["ward"]))
+    emit_to_ward(ALERT, alert)
     return {"ok": True, "alert": alert}
 
 

@@ -15,7 +15,7 @@ from server.auth import requires, signed_in_staff
 from server.qr import qr_svg
 from server.storage import now_utc
 from shared.fft import BY_CODE
-from shared.protocol import ALERT, STAFF_NAMESPACE, iso_utc
+from shared.protocol import ALERT, iso_utc
 
 bp = Blueprint("followup", __name__)
 
@@ -58,10 +58,9 @@ def follow_up(token):
         except AlertError as refusal:
             error = str(refusal)
         else:
-            from server.app import socketio
-            from server.events import ward_room
+            from server.events import emit_to_ward
 
-            socketio.emit(ALERT, changed, namespace=STAFF_NAMESPACE, to=ward_room(changed["ward"]))
+            emit_to_ward(ALERT, changed)
             return redirect(url_for("followup.follow_up", token=token))
     answer = BY_CODE.get(alert["score"] or "")
     return render_template(

@@ -30,6 +30,23 @@ OWN_DEVICE_PER_HOUR = 3  # per phone: one stay, one or two opinions
 OWN_DEVICE_WARD_PER_HOUR = 120  # per ward, all phones together: a bound on anyone scripting the poster link
 
 
+# What patients wrote and where they are: for signed-in staff only, never a corridor wall display.
+_PATIENT_WORDS = ("comment", "location")
+
+
+def for_wall_display(payload: dict) -> dict:
+    """A copy of a rating, alert or snapshot without patients' words (marked as hidden instead)."""
+    if "recent" in payload:
+        return dict(payload, recent=[for_wall_display(r) for r in payload["recent"]],
+                    open_alerts=[for_wall_display(a) for a in payload["open_alerts"]])
+    hidden = {k: None for k in _PATIENT_WORDS if k in payload}
+    if payload.get("follow_up"):
+        hidden["follow_up"] = {}
+    if payload.get("kind") == "comment":  # the matched phrase is the patient's word too
+        hidden["summary"], hidden["detail"] = lifecycle.comment_summary(None), {}
+    return dict(payload, **hidden, words_hidden=any(payload.get(k) for k in _PATIENT_WORDS))
+
+
 def tap_order(rating: dict) -> tuple[str, str]:
     return rating["tapped_at"], rating["id"]
 
@@ -213,8 +230,7 @@ class WardServer:
                 detail = {"negatives": alarm.negatives, "counted": alarm.counted, "p0": alarm.p0, "b": alarm.b, "h": alarm.h}
                 raised.append(lifecycle.new_alert("trend", ward, stamp, alarm.summary(), rating, detail))
         if rating.get("follow_up") is not None:
-            location = rating["follow_up"].get("location")
-            raised.append(lifecycle.new_alert("follow_up", ward, stamp, lifecycle.follow_up_summary(location), rating))
+            raised.append(lifecycle.new_alert("follow_up", ward, stamp, lifecycle.follow_up_summary(), rating))
         phrase = lifecycle.urgent_phrase(rating.get("comment"), self._phrases.get(ward, lifecycle.DEFAULT_URGENT_PHRASES))
         if phrase:
             raised.append(lifecycle.new_alert("comment", ward, stamp, lifecycle.comment_summary(phrase), rating, {"phrase": phrase}))

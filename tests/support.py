@@ -130,7 +130,7 @@ def kiosk_socket(url: str, token: str) -> socketio.Client:
 class Screen:
     """A python-socketio client on /staff that records what the ward screen would receive."""
 
-    def __init__(self, url: str, auth: dict):
+    def __init__(self, url: str, auth: dict, cookie: str | None = None):
         self.snapshots: list[dict] = []
         self.ratings: list[dict] = []
         self.alerts: list[dict] = []
@@ -141,12 +141,13 @@ class Screen:
         self.sio.on("alert", self.alerts.append, namespace=STAFF_NAMESPACE)
         self.sio.on("connect_error", self._refused, namespace=STAFF_NAMESPACE)
         self.url, self.auth = url, auth
+        self.headers = {"Cookie": cookie} if cookie else {}
 
     def _refused(self, data=None):
         self.refusal = data
 
     def connect(self) -> "Screen":
-        self.sio.connect(self.url, namespaces=[STAFF_NAMESPACE], auth=self.auth, transports=["websocket"], wait_timeout=5)
+        self.sio.connect(self.url, namespaces=[STAFF_NAMESPACE], auth=self.auth, headers=self.headers, transports=["websocket"], wait_timeout=5)
         wait_until(lambda: self.snapshots, what="a snapshot")
         return self
 

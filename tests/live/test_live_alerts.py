@@ -74,16 +74,24 @@ def test_a_shift_from_8_to_40_percent_raises_exactly_one_trend_alert_within_a_se
     screen.close()
 
 
+def signed_in_screen(live_server) -> TimedScreen:
+    username, password = live_server.add_staff("nurse", "7B", "staff")
+    return TimedScreen(live_server.url, {"ward": "7B"}, cookie=staff_cookie(live_server.url, username, password)).connect()
+
+
 def test_a_follow_up_request_alerts_at_once_and_survives_kill_9(live_server):
-    screen = TimedScreen(live_server.url, {"token": live_server.add_display()["token"]}).connect()
+    screen = signed_in_screen(live_server)
+    wall = Screen(live_server.url, {"token": live_server.add_display()["token"]}).connect()
     taps = Taps(kiosk_socket(live_server.url, live_server.add_kiosk()["token"]))
     rating = taps.send("neither", follow_up={"location": "Bay 3, bed 2"})
     wait_until(lambda: screen.alerts, timeout=1.0, what="the follow-up alert within a second")
     alert = screen.alerts[0]
     assert (alert["kind"], alert["location"], alert["rating_id"]) == ("follow_up", "Bay 3, bed 2", rating["id"])
-    assert "Bay 3, bed 2" in alert["summary"]
+    wait_until(lambda: wall.alerts, what="the alert on the corridor wall display")
+    assert wall.alerts[0]["location"] is None and wall.alerts[0]["words_hidden"] is True
     taps.client.disconnect()
     screen.close()
+    wall.close()
     live_server.kill()
     live_server.start()
     after = Screen(live_server.url, {"token": live_server.add_display()["token"]}).connect()
@@ -92,7 +100,7 @@ def test_a_follow_up_request_alerts_at_once_and_survives_kill_9(live_server):
 
 
 def test_an_urgent_comment_alerts_at_once(live_server):
-    screen = Screen(live_server.url, {"token": live_server.add_display()["token"]}).connect()
+    screen = signed_in_screen(live_server)
     taps = Taps(kiosk_socket(live_server.url, live_server.add_kiosk()["token"]))
     taps.send("poor", comment="At night I felt unsafe <b>and</b> nobody came")
     wait_until(lambda: screen.alerts, timeout=1.0, what="the comment alert")
