@@ -136,3 +136,12 @@ def form_expired(error):
     """Every form carries a CSRF token; a missing or stale one gets a plain explanation, not a bare 400."""
     message = _("This form had expired or did not come from this site, so nothing was changed. Reload the page and try again.")
     return render_template("error.html", title=_("Please try again"), message=message, back=request.path, viewer=None), 400
+
+
+@bp.app_errorhandler(403)
+@bp.app_errorhandler(404)
+def refused(error):
+    """Plain pages for "not yours" and "not here", in the same layout as the rest."""
+    titles = {403: _("You cannot open this page"), 404: _("Page not found")}
+    message = error.description if error.code == 403 else _("Check the link, or go back to your ward screen.")
+    return render_template("error.html", title=titles[error.code], message=message, back="/", viewer=None), error.code

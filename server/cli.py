@@ -193,7 +193,8 @@ def kiosk() -> None:
 def kiosk_add(data_dir: Path, ward_code: str, label: str | None, as_json: bool) -> None:
     """Enroll a tablet: prints its token and the link to open on it."""
     made = admin(data_dir, "add_kiosk", ward=ward_code, label=label)
-    url = f"{public_url(data_dir)}/kiosk#enroll={made['token']}"
+    # /kiosk/ (with the slash) is inside the service worker's scope, so the page reloads offline too.
+    url = f"{public_url(data_dir)}/kiosk/#enroll={made['token']}"
     result = {"kiosk_id": made["id"], "ward": made["ward"], "label": made["label"], "token": made["token"], "enroll_url": url}
     emit_result(as_json, result, f"Kiosk {made['id']} ({made['label']}) on ward {made['ward']}.\nOpen on the tablet: {url}")
 

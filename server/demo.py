@@ -80,7 +80,7 @@ def run_demo(data_dir: Path, host: str, port: int, kiosk_count: int, every: floa
         wait_for_health(url, server)
         click.echo(
             f"\nWardPulse demo is running ({line.strip()}).\n\n"
-            f"  Kiosk (tablet) page:  {url}/kiosk#enroll={state['tablet']}\n"
+            f"  Kiosk (tablet) page:  {url}/kiosk/#enroll={state['tablet']}\n"
             f"  Ward screen:          {url}/ward/{WARD}  (sign in as {STAFF_USER} / {STAFF_PASSWORD})\n"
             f"  Wall display link:    {url}/ward/{WARD}?display={state['display']}\n\n"
             f"{len(state['simulated'])} simulated tablets tap every ~{every:g} s. Press Ctrl-C to stop.\n"

@@ -164,7 +164,7 @@ class WardServer:
             if kiosk["id"] in self._revoked:
                 raise ProtocolError("revoked_token")
             if channel == OWN_DEVICE:
-                self._check_own_device(kiosk, now)
+                self._check_own_device(kiosk, now, rating.follow_up is not None)
             # Own phones are rate-limited instead: a burst there is refused, not stored.
             misuse = channel != OWN_DEVICE and self._misuse.is_misuse(kiosk["id"], parse_utc(rating.tapped_at))
             record = dict(
@@ -200,11 +200,15 @@ class WardServer:
                 return ack, item, []
         return ack, item, [self.alert_view(a) for a in raised]
 
-    def _check_own_device(self, kiosk: dict, now: datetime) -> None:
-        for limiter, key in ((self._own_device_limit, kiosk["device"]), (self._own_ward_limit, kiosk["ward"])):
+    def _check_own_device(self, kiosk: dict, now: datetime, asks_for_someone: bool) -> None:
+        # A patient asking for someone to come is never turned away by the per-phone limit.
+        limits = [(self._own_ward_limit, kiosk["ward"])]
+        if not asks_for_someone:
+            limits.append((self._own_device_limit, kiosk["device"]))
+        for limiter, key in limits:
             if not limiter.allowed(key, now):
                 raise ProtocolError("rate_limited")
-        for limiter, key in ((self._own_device_limit, kiosk["device"]), (self._own_ward_limit, kiosk["ward"])):
+        for limiter, key in limits:
             limiter.hit(key, now)
 
     def _take_in(self, rating: dict) -> None:
@@ -273,7 +277,10 @@ class WardServer:
                 detector.acknowledge(self._baseline(ward, now))
                 checkpoint = detector.checkpoint()
         self.alerts.save(ward, [changed], checkpoint)
-        return self.alert_view(changed)
+        view = self.alert_view(changed)
+        if alert["kind"] == "trend":
+            view["trend"] = self._detector(ward, now).gauge()  # screens redraw the gauge at once
+        return view
 
     # ------------------------------------------------------------------ kiosks seen from the admin page
 

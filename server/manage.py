@@ -3,7 +3,7 @@ kiosk enrollment by QR, and the bedside poster that lets patients use their own 
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -126,13 +126,21 @@ def admin(staff):
 def kiosks(code, staff):
     """The ward's tablets: online, last seen, today's ratings, possible misuse; add one by QR, revoke one."""
     record = wards().registry.ward(code) or abort(404)
-    form, enrollment = KioskForm(), None
+    form = KioskForm()
     if form.validate_on_submit():
         kiosk = wards().registry.add_kiosk(record["code"], form.label.data)
         wards().registry_changed()
-        code_ = wards().registry.add_enrollment(kiosk["id"])
-        url = f"{public_url()}/kiosk/enroll/{code_['code']}"
-        enrollment = {"kiosk": kiosk, "url": url, "expires_at": code_["expires_at"], "qr": qr_svg(url, _("Enrollment QR code"))}
+        made = wards().registry.add_enrollment(kiosk["id"])
+        # Post/redirect/get: a reload must not add another kiosk. The one-time QR is shown once.
+        session["enrollment"] = {
+            "kiosk": {"id": kiosk["id"], "label": kiosk["label"]},
+            "url": f"{public_url()}/kiosk/enroll/{made['code']}",
+            "expires_at": made["expires_at"],
+        }
+        return redirect(url_for("manage.kiosks", code=record["code"]))
+    enrollment = session.pop("enrollment", None)
+    if enrollment:
+        enrollment["qr"] = qr_svg(enrollment["url"], _("Enrollment QR code"))
     return render_template(
         "kiosks.html",
         ward=record,
@@ -188,4 +196,6 @@ def poster(code, staff):
     """A printable A4 card with the QR code for patients' own phones."""
     record = wards().registry.ward(code) or abort(404)
     url = f"{public_url()}/w/{record['code']}"
-    return render_template("poster.html", ward=record, url=url, qr=qr_svg(url, _("QR code to give feedback")), question=_(QUESTION))
+    return render_template(
+        "poster.html", ward=record, url=url, qr=qr_svg(url, _("QR code to give feedback")), question=_(QUESTION), viewer=viewer_of(staff)
+    )

@@ -1,11 +1,16 @@
-/* WardPulse ward tablet.
+/* WardPulse ward tablet, and the same question on a patient's own phone.
  *
  * A patient taps an answer; the rating (id, score, tapped_at) is made at that moment. Optional
- * steps follow (today: the comment screen); after the last one the rating goes into the outbox in
- * localStorage and the outbox is drained over Socket.IO, one rating at a time, oldest tap first,
- * each removed only once the server acks it as stored. The patient never sees an error.
+ * steps follow (a comment, then "would you like someone to talk to you?" and where they are);
+ * after the last one the rating goes into the outbox in localStorage and the outbox is drained
+ * over Socket.IO, one rating at a time, oldest tap first, each removed only once the server acks it
+ * as stored. The patient never sees an error.
  *
- * Every word shown comes from the template (#wardpulse-text), which goes through gettext.
+ * On a ward tablet a service worker (sw.js) keeps this page so a reboot during an outage still
+ * shows the question. On a patient's own phone (client_config.own_ward, from the bedside poster)
+ * there is no enrollment: the phone makes itself a random device id once.
+ *
+ * Every word shown comes from the template (#wardpulse-text and the page), which goes through gettext.
  */
 (function () {
   "use strict";
@@ -20,10 +25,17 @@
   // A new screen ignores pointer input this long, so a double tap on an answer cannot also press
   // Skip or Send underneath it.
   var SETTLE_MS = 350;
+  // After each thank-you the answers rest this long (greyed, "Next person…"): a child tapping
+  // forty times is slowed down, and the server's misuse marking has less to do.
+  var PAUSE_SECONDS = typeof config.pause_seconds === "number" ? config.pause_seconds : 3;
   var ENROLL_ERRORS = ["unknown_token", "revoked_token", "missing_token"];
-  // A rating tapped but not yet through its steps: if the page dies mid-comment, it is sent
-  // without a comment on the next load instead of being lost.
-  var DRAFT_KEY = config.outbox_key + ".draft";
+
+  var own = typeof config.own_ward === "string" && config.own_ward !== "";
+  // A phone's ratings never mix with a tablet's, should one browser ever be both.
+  var OUTBOX_KEY = config.outbox_key + (own ? ".own" : "");
+  // A rating tapped but not yet through its steps: if the page dies mid-way, it is sent with what
+  // was confirmed so far instead of being lost.
+  var DRAFT_KEY = OUTBOX_KEY + ".draft";
 
   var body = document.body;
   var screens = {};
@@ -33,6 +45,9 @@
   var statusEl = document.getElementById("connection");
   var statusText = document.getElementById("connection-text");
   var commentBox = document.getElementById("comment");
+  var locationBox = document.getElementById("location");
+  var restNote = document.getElementById("rest-note").firstElementChild;
+  var answerButtons = Array.prototype.slice.call(document.querySelectorAll(".answer[data-score]"));
 
   var socket = null;
   var enrolled = false;
@@ -89,7 +104,29 @@
     }
   }
 
-  function newRatingId() {
+  /** A plain string setting (device token, device id), not JSON. */
+  function loadString(key) {
+    try {
+      var value = window.localStorage.getItem(key);
+      if (value !== null) {
+        return value;
+      }
+    } catch (err) {
+      /* fall back to memory */
+    }
+    return memory[key] || null;
+  }
+
+  function saveString(key, value) {
+    memory[key] = value;
+    try {
+      window.localStorage.setItem(key, value);
+    } catch (err) {
+      console.warn("WardPulse: cannot store " + key, err);
+    }
+  }
+
+  function newUuid() {
     var c = window.crypto;
     if (c && typeof c.randomUUID === "function") {
       try {
@@ -113,23 +150,35 @@
 
   // The server refuses control characters (other than newlines and tabs) and counts length in
   // code points; a permanent refusal would lose the rating, so clean the text here.
-  function cleanComment(value) {
+  function cleanText(value, limit) {
     var cleaned = String(value || "")
       .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/g, "")
       .replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(^|[^\uD800-\uDBFF])[\uDC00-\uDFFF]/g, "$1")
       .trim();
     var chars = Array.from(cleaned);
-    if (chars.length > config.max_comment) {
-      cleaned = chars.slice(0, config.max_comment).join("").trim();
+    if (chars.length > limit) {
+      cleaned = chars.slice(0, limit).join("").trim();
     }
     return cleaned;
+  }
+
+  /** Only the fields the protocol knows, and only those that are set. */
+  function ratingFields(r) {
+    var out = { id: r.id, score: r.score, tapped_at: r.tapped_at };
+    if (typeof r.comment === "string" && r.comment) {
+      out.comment = r.comment;
+    }
+    if (r.follow_up && typeof r.follow_up === "object") {
+      out.follow_up = r.follow_up.location ? { location: String(r.follow_up.location) } : {};
+    }
+    return out;
   }
 
   // ------------------------------------------------------------------ outbox
 
   var outbox = {
     list: function () {
-      var value = loadJson(config.outbox_key, []);
+      var value = loadJson(OUTBOX_KEY, []);
       return Array.isArray(value) ? value : [];
     },
     add: function (rating) {
@@ -137,11 +186,11 @@
       if (!items.some(function (r) { return r && r.id === rating.id; })) {
         items.push(rating);
       }
-      saveJson(config.outbox_key, items);
+      saveJson(OUTBOX_KEY, items);
     },
     remove: function (id) {
       saveJson(
-        config.outbox_key,
+        OUTBOX_KEY,
         outbox.list().filter(function (r) { return !r || r.id !== id; })
       );
     },
@@ -192,7 +241,11 @@
       } else if (ack && ack.error) {
         // A permanent refusal: resending would be refused again and block the ratings behind it.
         outbox.remove(rating.id);
-        console.warn("WardPulse: rating " + rating.id + " refused (" + ack.error + "): " + ack.message);
+        if (ack.error === "rate_limited") {
+          thankKindly(rating);
+        } else {
+          console.warn("WardPulse: rating " + rating.id + " refused (" + ack.error + "): " + ack.message);
+        }
         window.setTimeout(drain, 0);
       } else {
         console.warn("WardPulse: unexpected acknowledgement; keeping the rating", ack);
@@ -208,7 +261,7 @@
     var waiting = outbox.list().length;
     var online = !!(socket && socket.connected);
     // Tell the server how many ratings wait here, so the admin page can spot a stuck tablet.
-    if (online && config.status_event && waiting !== reportedWaiting) {
+    if (online && !own && config.status_event && waiting !== reportedWaiting) {
       reportedWaiting = waiting;
       socket.emit(config.status_event, { waiting: waiting });
     }
@@ -248,9 +301,9 @@
     window.scrollTo(0, 0);
   }
 
-  // Steps between the answer tap and the thank-you screen, in order. Each has a screen name and
-  // an enter(rating) that resets it; its buttons call advance(). A step may add fields to the
-  // rating (the comment step adds "comment"). A follow-up question step goes after comment.
+  // Steps between the answer tap and the thank-you screen, in order. Each has a screen name, an
+  // optional when(rating) that says whether it applies, and an enter(rating) that resets it; its
+  // buttons call advance(). A step may add fields to the rating.
   var steps = [
     {
       screen: "comment",
@@ -258,15 +311,28 @@
         commentBox.value = "";
       },
     },
+    {
+      screen: "follow-up",
+    },
+    {
+      screen: "where",
+      when: function (rating) {
+        return !!rating.follow_up;
+      },
+      enter: function () {
+        locationBox.value = "";
+      },
+    },
   ];
 
   var session = null; // {rating, index, finished}
   var idleTimer = null;
   var thanksTimer = null;
+  var restTimer = null;
+  var resting = false;
 
   function startSession(score) {
-    var rating = { id: newRatingId(), score: score, tapped_at: new Date().toISOString() };
-    saveJson(DRAFT_KEY, rating);
+    var rating = { id: newUuid(), score: score, tapped_at: new Date().toISOString() };
     session = { rating: rating, index: -1, finished: false };
     advance();
   }
@@ -276,10 +342,17 @@
     if (!s || s.finished) {
       return;
     }
+    // What was confirmed so far survives a reload.
+    saveJson(DRAFT_KEY, ratingFields(s.rating));
     s.index += 1;
+    while (s.index < steps.length && steps[s.index].when && !steps[s.index].when(s.rating)) {
+      s.index += 1;
+    }
     if (s.index < steps.length) {
       var step = steps[s.index];
-      step.enter(s.rating);
+      if (step.enter) {
+        step.enter(s.rating);
+      }
       show(step.screen);
       armIdle();
     } else {
@@ -296,33 +369,72 @@
     s.finished = true;
     session = null;
     disarmIdle();
-    outbox.add(s.rating);
+    var rating = ratingFields(s.rating);
+    outbox.add(rating);
     removeKey(DRAFT_KEY);
     drain();
     if (thank) {
-      show("thanks");
-      window.clearTimeout(thanksTimer);
-      thanksTimer = window.setTimeout(showQuestion, config.thank_you_seconds * 1000);
+      showThanks({ "follow-up": !!rating.follow_up, own: own, again: own });
     } else {
-      showQuestion();
+      showQuestion(false);
     }
   }
 
-  function showQuestion() {
+  /** The thank-you screen with some of its notes. A tablet goes back to the question by itself. */
+  function showThanks(notes) {
+    Array.prototype.forEach.call(screens.thanks.querySelectorAll("[data-note]"), function (note) {
+      note.hidden = !notes[note.dataset.note];
+    });
+    show("thanks");
+    window.clearTimeout(thanksTimer);
+    if (!own) {
+      thanksTimer = window.setTimeout(function () {
+        showQuestion(true);
+      }, config.thank_you_seconds * 1000);
+    }
+  }
+
+  /** A patient's own phone already gave its share of feedback this hour: thank them, never an error. */
+  function thankKindly(rating) {
+    if (session) {
+      return; // someone is answering again: do not pull the screen from under them
+    }
+    showThanks({ limited: true, "limited-follow-up": !!rating.follow_up, own: true });
+  }
+
+  function showQuestion(rest) {
     window.clearTimeout(thanksTimer);
     if (!enrolled) {
       show("not-enrolled");
       return;
     }
     commentBox.value = "";
+    locationBox.value = "";
+    setResting(rest && !own && PAUSE_SECONDS > 0);
     show("question");
+  }
+
+  /** Grey the answers out for a moment after a thank-you, with a gentle "Next person…". */
+  function setResting(on) {
+    window.clearTimeout(restTimer);
+    resting = on;
+    body.classList.toggle("is-resting", on);
+    restNote.hidden = !on;
+    answerButtons.forEach(function (button) {
+      button.disabled = on;
+    });
+    if (on) {
+      restTimer = window.setTimeout(function () {
+        setResting(false);
+      }, PAUSE_SECONDS * 1000);
+    }
   }
 
   function armIdle() {
     disarmIdle();
     idleTimer = window.setTimeout(function () {
       idleTimer = null;
-      // Nobody is there any more: send what was answered, without a half-written comment.
+      // Nobody is there any more: send what was chosen, without half-written text.
       finish(false);
     }, config.idle_seconds * 1000);
   }
@@ -346,9 +458,9 @@
     );
   });
 
-  Array.prototype.forEach.call(document.querySelectorAll(".answer[data-score]"), function (button) {
+  answerButtons.forEach(function (button) {
     button.addEventListener("click", function () {
-      if (session || body.dataset.screen !== "question") {
+      if (session || resting || body.dataset.screen !== "question") {
         return;
       }
       startSession(button.dataset.score);
@@ -360,7 +472,7 @@
     if (!session) {
       return;
     }
-    var comment = cleanComment(commentBox.value);
+    var comment = cleanText(commentBox.value, config.max_comment);
     if (comment) {
       session.rating.comment = comment;
     } else {
@@ -379,6 +491,40 @@
     advance();
   });
 
+  document.getElementById("follow-up-yes").addEventListener("click", function () {
+    if (!session) {
+      return;
+    }
+    session.rating.follow_up = {};
+    advance();
+  });
+
+  document.getElementById("follow-up-no").addEventListener("click", function () {
+    if (!session) {
+      return;
+    }
+    delete session.rating.follow_up;
+    advance();
+  });
+
+  document.getElementById("where-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    if (!session) {
+      return;
+    }
+    var where = cleanText(locationBox.value, config.max_location).replace(/\s+/g, " ");
+    session.rating.follow_up = where ? { location: where } : {};
+    locationBox.value = "";
+    advance();
+  });
+
+  var again = document.getElementById("again");
+  if (again) {
+    again.addEventListener("click", function () {
+      showQuestion(false);
+    });
+  }
+
   // ------------------------------------------------------------------ enrollment and connection
 
   function readEnrollToken() {
@@ -393,21 +539,14 @@
     }
   }
 
-  function storedToken() {
-    try {
-      return window.localStorage.getItem(config.token_key);
-    } catch (err) {
-      return memory[config.token_key] || null;
+  /** The phone's own random id, made once: lets the server rate-limit a phone without knowing who it is. */
+  function ownDeviceId() {
+    var id = loadString(config.device_key);
+    if (!id || !/^[0-9a-f-]{36}$/.test(id)) {
+      id = newUuid();
+      saveString(config.device_key, id);
     }
-  }
-
-  function storeToken(token) {
-    memory[config.token_key] = token;
-    try {
-      window.localStorage.setItem(config.token_key, token);
-    } catch (err) {
-      console.warn("WardPulse: cannot store the device token", err);
-    }
+    return id;
   }
 
   function notEnrolled(reason) {
@@ -422,8 +561,8 @@
     updateStatus();
   }
 
-  function connect(token) {
-    socket = window.io(config.namespace, { auth: { token: token } });
+  function connect(auth) {
+    socket = window.io(config.namespace, { auth: auth });
     socket.on("connect", function () {
       reportedWaiting = null;
       updateStatus();
@@ -435,7 +574,7 @@
     socket.on("connect_error", function (err) {
       updateStatus();
       var code = err && err.data && err.data.error;
-      if (code && ENROLL_ERRORS.indexOf(code) !== -1) {
+      if (!own && code && ENROLL_ERRORS.indexOf(code) !== -1) {
         socket.disconnect();
         notEnrolled(err.data.message || code);
         return;
@@ -452,35 +591,61 @@
     });
   }
 
+  /** Keep this page for offline reloads. Needs a secure context: https, or localhost when testing. */
+  function registerServiceWorker(url, scope) {
+    if (!url || !("serviceWorker" in navigator) || !window.isSecureContext) {
+      return;
+    }
+    navigator.serviceWorker.register(url, { scope: scope }).catch(function (err) {
+      console.warn("WardPulse: the offline copy of this page is not available", err);
+    });
+  }
+
   function start() {
     var fresh = readEnrollToken();
     if (fresh) {
-      storeToken(fresh);
-      window.history.replaceState(null, "", window.location.pathname + window.location.search);
+      saveString(config.token_key, fresh);
     }
+    // The enrollment link is /kiosk#enroll=...: keep the token out of the address bar, and move to
+    // /kiosk/ so that a reload is inside the service worker's scope.
+    var scope = body.dataset.serviceWorkerScope;
+    var path = window.location.pathname;
+    if (scope && path + "/" === scope) {
+      path = scope;
+    }
+    if (fresh || path !== window.location.pathname) {
+      window.history.replaceState(null, "", path + window.location.search);
+    }
+    registerServiceWorker(body.dataset.serviceWorker, scope);
 
-    // A rating tapped before the page died is sent without its unfinished comment.
+    // A rating tapped before the page died is sent with what was confirmed by then.
     var draft = loadJson(DRAFT_KEY, null);
     if (draft && draft.id && draft.score && draft.tapped_at) {
-      outbox.add({ id: draft.id, score: draft.score, tapped_at: draft.tapped_at });
+      outbox.add(ratingFields(draft));
     }
     removeKey(DRAFT_KEY);
 
     window.addEventListener("storage", function (event) {
-      if (event.key === config.outbox_key) {
+      if (event.key === OUTBOX_KEY) {
         updateStatus();
       }
     });
 
-    var token = storedToken();
-    if (!token) {
-      notEnrolled(null);
-      return;
+    var auth;
+    if (own) {
+      auth = { own_ward: config.own_ward, device: ownDeviceId() };
+    } else {
+      var token = loadString(config.token_key);
+      if (!token) {
+        notEnrolled(null);
+        return;
+      }
+      auth = { token: token };
     }
     enrolled = true;
-    showQuestion();
+    showQuestion(false);
     updateStatus();
-    connect(token);
+    connect(auth);
     window.setInterval(drain, SAFETY_DRAIN_MS);
   }
 

@@ -12,9 +12,13 @@
   var text = readJson("wardpulse-text");
   var events = config.events || {};
 
+  var readOnly = readJson("wardpulse-viewer").read_only !== false;
+
   var MAX_FEED = 50;
   var REFRESH_MS = 30000;
   var RETRY_AFTER_REFUSAL_MS = 5000;
+  var ACK_TIMEOUT_MS = 10000;
+  var NEW_ALERT_MS = 6000; // how long a new alert's flash lasts
   var ACCESS_ERRORS = ["not_signed_in", "forbidden", "unknown_ward"];
   var SVG_NS = "http://www.w3.org/2000/svg";
 
@@ -34,15 +38,16 @@
   var body = document.body;
   var feedList = document.getElementById("feed");
   var feedEmpty = document.getElementById("feed-empty");
+  var alertsArea = document.getElementById("alerts-area");
   var alertList = document.getElementById("alerts");
   var alertsNone = document.getElementById("alerts-none");
+  var announcer = document.getElementById("alerts-announce");
   var liveText = document.getElementById("live-text");
   var banner = document.getElementById("status-banner");
   var bannerMessage = document.getElementById("status-message");
 
   var feed = []; // ratings, newest tapped_at first
   var rows = new Map(); // rating id -> <li>
-  var alerts = new Map(); // alert id -> alert
 
   // ------------------------------------------------------------------ helpers
 
@@ -123,19 +128,6 @@
     return percentFormat.format(Number(value) / 100);
   }
 
-  // Only plain web links from the server become links (never javascript: and the like).
-  function safeHref(url) {
-    if (typeof url !== "string" || !url) {
-      return null;
-    }
-    try {
-      var parsed = new URL(url, window.location.href);
-      return parsed.protocol === "http:" || parsed.protocol === "https:" ? parsed.href : null;
-    } catch (err) {
-      return null;
-    }
-  }
-
   // ------------------------------------------------------------------ stats
 
   function renderStats(stats) {
@@ -205,6 +197,8 @@
 
     if (rating.comment) {
       li.appendChild(el("p", "rating__comment", rating.comment));
+    } else if (rating.words_hidden) {
+      li.appendChild(el("p", "rating__hidden", text.words_hidden));
     }
 
     var meta = [];
@@ -263,50 +257,500 @@
   }
 
   // ------------------------------------------------------------------ alerts
+  //
+  // One card per open or acknowledged alert, newest first. A card is built once and then updated
+  // in place, so a resolve form someone is typing into survives other alerts arriving.
 
-  function alertCard(alert) {
-    var li = el("li", "alert-card alert-card--" + String(alert.kind || "other"));
+  var cards = new Map(); // alert id -> {li, alert, parts}
+  var SHORT_CODE = /^[A-Z0-9]{4,12}$/;
+
+  /** The follow-up link's path (for the QR image on this server) and the origin phones use. */
+  function followUpParts(alert) {
+    if (typeof alert.follow_up_url !== "string" || !alert.follow_up_url) {
+      return null;
+    }
+    try {
+      var url = new URL(alert.follow_up_url, window.location.href);
+      if (url.protocol !== "http:" && url.protocol !== "https:" || !/^\/f\/[A-Za-z0-9_-]+$/.test(url.pathname)) {
+        return null;
+      }
+      return { path: url.pathname, origin: url.origin };
+    } catch (err) {
+      return null;
+    }
+  }
+
+  function factRow(list, label, value) {
+    var row = el("div", "alert-card__fact");
+    row.appendChild(el("dt", null, label));
+    row.appendChild(el("dd", null, value));
+    list.appendChild(row);
+  }
+
+  function buildCard(alert) {
+    var li = el("li", "alert-card");
     li.dataset.alertId = String(alert.id);
+    var main = el("div", "alert-card__main");
+    var info = el("div", "alert-card__info");
+    main.appendChild(info);
+    var parts = { info: info };
+
+    if (!readOnly) {
+      var actions = el("div", "alert-card__actions");
+      parts.ack = el("button", "button button--primary alert-card__ack", text.on_it);
+      parts.ack.type = "button";
+      parts.ack.addEventListener("click", function () {
+        acknowledge(li.dataset.alertId);
+      });
+      parts.resolve = el("button", "button button--secondary alert-card__resolve", text.resolve);
+      parts.resolve.type = "button";
+      parts.resolve.setAttribute("aria-expanded", "false");
+      parts.resolve.addEventListener("click", function () {
+        openResolveForm(parts, true);
+      });
+      actions.appendChild(parts.ack);
+      actions.appendChild(parts.resolve);
+      main.appendChild(actions);
+      parts.form = resolveForm(li, parts);
+      parts.resolve.setAttribute("aria-controls", parts.form.id);
+      main.appendChild(parts.form);
+    }
+    parts.error = el("p", "alert-card__error");
+    parts.error.id = "alert-error-" + (++errorCount);
+    parts.error.setAttribute("role", "alert");
+    parts.error.hidden = true;
+    main.appendChild(parts.error);
+    li.appendChild(main);
+
+    var link = followUpParts(alert);
+    if (link) {
+      var figure = el("figure", "alert-card__qr");
+      var img = el("img", "alert-card__qr-image");
+      img.src = link.path + "/qr.svg";
+      img.alt = text.qr_alt;
+      img.width = 176;
+      img.height = 176;
+      figure.appendChild(img);
+      var caption = el("figcaption", "alert-card__qr-caption");
+      if (typeof alert.short_code === "string" && SHORT_CODE.test(alert.short_code)) {
+        caption.appendChild(el("span", "alert-card__qr-or", text.qr_or_type));
+        // Broken before "/a/" rather than mid-address when it does not fit on one line.
+        var typed = el("span", "alert-card__short-link");
+        typed.appendChild(el("span", null, link.origin));
+        typed.appendChild(document.createElement("wbr"));
+        typed.appendChild(el("span", null, "/a/" + alert.short_code));
+        caption.appendChild(typed);
+      }
+      figure.appendChild(caption);
+      li.appendChild(figure);
+    }
+    return { li: li, alert: alert, parts: parts };
+  }
+
+  var formCount = 0;
+  var errorCount = 0;
+
+  function resolveForm(li, parts) {
+    formCount += 1;
+    var id = "resolve-" + formCount;
+    var form = el("form", "resolve-form");
+    form.id = id;
+    form.noValidate = true;
+    form.hidden = true;
+
+    var action = el("textarea", "field__input");
+    action.name = "action";
+    action.rows = 2;
+    action.maxLength = 1000;
+    action.required = true;
+    var actionField = field(id + "-action", text.what_was_done, action, null);
+    var note = el("input", "field__input");
+    note.name = "public_note";
+    note.maxLength = 280;
+    var noteField = field(id + "-note", text.public_note, note, text.public_note_hint);
+
+    var buttons = el("div", "resolve-form__buttons");
+    var submit = el("button", "button button--primary", text.resolve_submit);
+    submit.type = "submit";
+    var cancel = el("button", "button button--secondary", text.cancel);
+    cancel.type = "button";
+    cancel.addEventListener("click", function () {
+      openResolveForm(parts, false);
+      parts.resolve.focus();
+    });
+    buttons.appendChild(submit);
+    buttons.appendChild(cancel);
+
+    form.appendChild(actionField);
+    form.appendChild(noteField);
+    form.appendChild(buttons);
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var what = action.value.trim();
+      if (!what) {
+        showCardError(parts, text.action_needed);
+        action.setAttribute("aria-invalid", "true");
+        action.setAttribute("aria-describedby", parts.error.id);
+        action.focus();
+        return;
+      }
+      action.removeAttribute("aria-invalid");
+      var payload = { id: li.dataset.alertId, action: what };
+      if (note.value.trim()) {
+        payload.public_note = note.value.trim();
+      }
+      submit.disabled = true;
+      send(config.resolve_event, payload, parts, function () {
+        submit.disabled = false;
+      });
+    });
+    parts.actionInput = action;
+    return form;
+  }
+
+  /** A labelled form field (with an optional hint under the label) around `input`. */
+  function field(id, label, input, hint) {
+    var wrap = el("div", "field");
+    var labelEl = el("label", "field__label", label);
+    labelEl.htmlFor = id;
+    input.id = id;
+    wrap.appendChild(labelEl);
+    if (hint) {
+      var hintEl = el("p", "field__hint", hint);
+      hintEl.id = id + "-hint";
+      input.setAttribute("aria-describedby", hintEl.id);
+      wrap.appendChild(hintEl);
+    }
+    wrap.appendChild(input);
+    return wrap;
+  }
+
+  function openResolveForm(parts, open) {
+    parts.form.hidden = !open;
+    parts.resolve.setAttribute("aria-expanded", open ? "true" : "false");
+    parts.resolve.hidden = open;
+    showCardError(parts, null);
+    if (open) {
+      parts.actionInput.focus();
+    }
+  }
+
+  function showCardError(parts, message) {
+    parts.error.textContent = message || "";
+    parts.error.hidden = !message;
+  }
+
+  /** Fill a card with what the alert says now. Everything from the server goes in as text. */
+  function updateCard(card, alert) {
+    card.alert = alert;
+    var li = card.li;
+    var parts = card.parts;
+    li.className = "alert-card alert-card--" + (text.alert_kinds[alert.kind] ? alert.kind : "other");
     li.dataset.status = String(alert.status || "");
+    li.dataset.kind = String(alert.kind || "");
+
     var head = el("div", "alert-card__head");
-    head.appendChild(el("span", "alert-card__kind", (text.alert_kinds || {})[alert.kind] || alert.kind || ""));
-    head.appendChild(el("span", "alert-card__status", (text.alert_statuses || {})[alert.status] || alert.status || ""));
+    head.appendChild(el("span", "alert-card__kind", text.alert_kinds[alert.kind] || String(alert.kind || "")));
+    head.appendChild(el("span", "alert-card__status", text.alert_statuses[alert.status] || String(alert.status || "")));
     if (alert.raised_at) {
-      var raised = el("time", "alert-card__time", format(text.raised, clockTime(alert.raised_at)));
+      var raised = el("time", "alert-card__time", raisedText(alert.raised_at));
       raised.setAttribute("datetime", String(alert.raised_at));
       head.appendChild(raised);
     }
-    li.appendChild(head);
+    var nodes = [head];
     if (alert.summary) {
-      li.appendChild(el("p", "alert-card__summary", alert.summary));
+      nodes.push(el("p", "alert-card__summary", alert.summary));
     }
-    var href = safeHref(alert.follow_up_url);
-    if (href) {
-      var link = el("a", "alert-card__link", text.open_follow_up);
-      link.href = href;
-      li.appendChild(link);
+    var facts = el("dl", "alert-card__facts");
+    if (alert.location) {
+      factRow(facts, text.where, alert.location);
     }
-    return li;
+    if (alert.comment) {
+      factRow(facts, text.they_wrote, alert.comment);
+    }
+    if (facts.children.length) {
+      nodes.push(facts);
+    }
+    if (alert.words_hidden) {
+      nodes.push(el("p", "alert-card__hidden", text.words_hidden));
+    }
+    if (alert.acknowledged_by) {
+      nodes.push(el("p", "alert-card__who", format(text.acknowledged_by, alert.acknowledged_by)));
+    }
+    parts.info.replaceChildren.apply(parts.info, nodes);
+    if (parts.ack) {
+      parts.ack.hidden = alert.status !== "open";
+    }
+  }
+
+  function raisedText(value) {
+    var ago = relativeTime(value);
+    var clock = clockTime(value);
+    return format(text.raised, ago ? ago + " (" + clock + ")" : clock);
+  }
+
+  /** Emit an alert action with an ack; a refusal is shown on the card, in the server's words. */
+  function send(event, payload, parts, done) {
+    showCardError(parts, null);
+    socket.timeout(ACK_TIMEOUT_MS).emit(event, payload, function (err, ack) {
+      done();
+      if (err) {
+        showCardError(parts, text.no_answer);
+      } else if (ack && ack.ok) {
+        if (ack.alert) {
+          receiveAlert(ack.alert);
+        }
+      } else {
+        showCardError(parts, (ack && ack.message) || text.no_answer);
+      }
+    });
+  }
+
+  function acknowledge(id) {
+    var card = cards.get(id);
+    if (!card) {
+      return;
+    }
+    card.parts.ack.disabled = true;
+    send(config.acknowledge_event, { id: id }, card.parts, function () {
+      card.parts.ack.disabled = false;
+    });
+  }
+
+  function sortedCards() {
+    return Array.from(cards.values()).sort(function (a, b) {
+      return parseTime(b.alert.raised_at) - parseTime(a.alert.raised_at);
+    });
   }
 
   function renderAlerts() {
-    var list = Array.from(alerts.values()).sort(function (a, b) {
-      return parseTime(b.raised_at) - parseTime(a.raised_at);
+    sortedCards().forEach(function (card, index) {
+      if (alertList.children[index] !== card.li) {
+        alertList.insertBefore(card.li, alertList.children[index] || null);
+      }
     });
-    alertList.replaceChildren.apply(alertList, list.map(alertCard));
-    alertsNone.hidden = list.length > 0;
-    body.classList.toggle("has-alerts", list.length > 0);
+    var count = cards.size;
+    alertsNone.hidden = count > 0;
+    body.classList.toggle("has-alerts", count > 0);
+    var waiting = sortedCards().filter(function (c) {
+      return c.alert.status === "open";
+    }).length;
+    document.title = (waiting ? "(" + waiting + ") " : "") + baseTitle;
+    renderTrend();
   }
 
+  /** Add, update or (when resolved) remove one alert. Returns true if it is new to this screen. */
   function upsertAlert(alert) {
-    if (!alert || alert.id === undefined || alert.id === null) {
+    if (!alert || typeof alert.id !== "string") {
+      return false;
+    }
+    var card = cards.get(alert.id);
+    if (alert.status === "resolved" || (alert.status !== "open" && alert.status !== "acknowledged")) {
+      if (card) {
+        card.li.remove();
+        cards.delete(alert.id);
+      }
+      return false;
+    }
+    var fresh = !card && !seenAlerts.has(alert.id);
+    seenAlerts.add(alert.id);
+    if (!card) {
+      card = buildCard(alert);
+      cards.set(alert.id, card);
+    }
+    updateCard(card, alert);
+    return fresh;
+  }
+
+  /** A live "alert" event (or an ack's copy): update the card; a new one gets the visual cue and chime. */
+  function receiveAlert(alert) {
+    var before = cards.get(alert && alert.id);
+    var wasHeldTrend = before && before.alert.kind === "trend" && before.alert.status === "open";
+    var fresh = upsertAlert(alert);
+    if (alert && alert.trend) {
+      setTrend(alert.trend);
+    } else if (wasHeldTrend && alert.status !== "open" && trend && trend.held) {
+      // Acknowledged: the detector watches again from h/2 (DESIGN §4); the next rating brings the exact value.
+      setTrend(Object.assign({}, trend, { held: false, closeness: 0.5, b: trend.h / 2 }));
+    }
+    renderAlerts();
+    if (fresh) {
+      cue(cards.get(alert.id));
+      announce(format(text.new_alert, alert.summary || text.alert_kinds[alert.kind] || ""));
+    } else if (before && !cards.has(alert.id)) {
+      announce(format(text.alert_resolved, before.alert.summary || ""));
+    }
+  }
+
+  function announce(message) {
+    announcer.textContent = "";
+    window.setTimeout(function () {
+      announcer.textContent = message;
+    }, 50);
+  }
+
+  function refreshAlertTimes() {
+    cards.forEach(function (card) {
+      var time = card.li.querySelector(".alert-card__time");
+      if (time) {
+        time.textContent = raisedText(time.getAttribute("datetime"));
+      }
+    });
+  }
+
+  // ------------------------------------------------------------------ the cue: flash, title, chime
+
+  var baseTitle = document.title;
+  var seenAlerts = new Set();
+  var flashTimer = null;
+
+  function cue(card) {
+    alertsArea.classList.remove("is-flashing");
+    void alertsArea.offsetWidth; // restart the animation
+    alertsArea.classList.add("is-flashing");
+    if (card) {
+      card.li.classList.add("is-new");
+      window.setTimeout(function () {
+        card.li.classList.remove("is-new");
+      }, NEW_ALERT_MS);
+    }
+    window.clearTimeout(flashTimer);
+    flashTimer = window.setTimeout(function () {
+      alertsArea.classList.remove("is-flashing");
+    }, NEW_ALERT_MS);
+    chime();
+  }
+
+  var SOUND_KEY = "wardpulse.ward.sound";
+  var soundButton = document.getElementById("sound");
+  var soundBlocked = document.getElementById("sound-blocked");
+  var audio = null;
+
+  function soundOn() {
+    try {
+      return window.localStorage.getItem(SOUND_KEY) === "on";
+    } catch (err) {
+      return soundButton.getAttribute("aria-pressed") === "true";
+    }
+  }
+
+  function setSound(on) {
+    try {
+      window.localStorage.setItem(SOUND_KEY, on ? "on" : "off");
+    } catch (err) {
+      /* remembered until the page reloads */
+    }
+    soundButton.setAttribute("aria-pressed", on ? "true" : "false");
+    updateSoundBlocked();
+  }
+
+  /** Browsers only start audio after someone touches the page: make the context on a touch. */
+  function audioContext() {
+    var Context = window.AudioContext || window.webkitAudioContext;
+    if (!audio && Context) {
+      audio = new Context();
+      audio.onstatechange = updateSoundBlocked;
+    }
+    if (audio && audio.state === "suspended") {
+      audio.resume().then(updateSoundBlocked, updateSoundBlocked);
+    }
+    return audio;
+  }
+
+  function updateSoundBlocked() {
+    soundBlocked.hidden = !(soundOn() && (!audio || audio.state !== "running"));
+  }
+
+  /** A short two-note chime made on the spot: no audio files to serve or cache. */
+  function chime() {
+    if (!soundOn()) {
       return;
     }
-    if (alert.status === "resolved") {
-      alerts.delete(alert.id);
-    } else {
-      alerts.set(alert.id, alert);
+    var ctx = audioContext();
+    if (!ctx || ctx.state !== "running") {
+      updateSoundBlocked();
+      return;
     }
+    var start = ctx.currentTime + 0.02;
+    [880, 1318.5].forEach(function (frequency, i) {
+      var at = start + i * 0.18;
+      var osc = ctx.createOscillator();
+      var gain = ctx.createGain();
+      osc.type = "sine";
+      osc.frequency.value = frequency;
+      gain.gain.setValueAtTime(0.0001, at);
+      gain.gain.exponentialRampToValueAtTime(0.3, at + 0.02);
+      gain.gain.exponentialRampToValueAtTime(0.0001, at + 0.6);
+      osc.connect(gain);
+      gain.connect(ctx.destination);
+      osc.start(at);
+      osc.stop(at + 0.65);
+    });
+  }
+
+  soundButton.addEventListener("click", function () {
+    var on = !soundOn();
+    setSound(on);
+    if (on) {
+      var ctx = audioContext();
+      if (ctx) {
+        ctx.resume().then(function () {
+          updateSoundBlocked();
+          chime(); // so whoever turned it on hears what it sounds like
+        }, updateSoundBlocked);
+      }
+    }
+  });
+
+  ["pointerdown", "keydown"].forEach(function (type) {
+    document.addEventListener(
+      type,
+      function () {
+        if (soundOn()) {
+          audioContext();
+        }
+      },
+      { capture: true, passive: true }
+    );
+  });
+
+  // ------------------------------------------------------------------ trend gauge (CUSUM)
+
+  /** Python's round(), so "usually 1 in N" here says the same N as a trend alert's summary. */
+  function roundHalfEven(x) {
+    var down = Math.floor(x);
+    var diff = x - down;
+    if (Math.abs(diff - 0.5) > 1e-9) {
+      return Math.round(x);
+    }
+    return down % 2 === 0 ? down : down + 1;
+  }
+
+  var trend = null;
+  var trendPanel = document.getElementById("trend");
+  var trendFill = document.getElementById("trend-fill");
+  var trendText = document.getElementById("trend-text");
+  var trendUsual = document.getElementById("trend-usual");
+
+  function setTrend(value) {
+    if (value && typeof value === "object") {
+      trend = value;
+      renderTrend();
+    }
+  }
+
+  function renderTrend() {
+    if (!trend) {
+      return;
+    }
+    var held = !!trend.held;
+    var closeness = Math.max(0, Math.min(1, Number(trend.closeness) || 0));
+    trendPanel.dataset.held = held ? "true" : "false";
+    trendPanel.dataset.level = held ? "held" : closeness >= 0.75 ? "high" : closeness >= 0.5 ? "medium" : "low";
+    trendFill.style.width = (held ? 100 : Math.round(closeness * 100)) + "%";
+    trendText.textContent = held ? text.trend_held : format(text.trend_closeness, percentFormat.format(closeness));
+    var p0 = Number(trend.p0);
+    trendUsual.textContent = p0 > 0 && p0 < 1 ? format(text.trend_usual, Math.max(1, roundHalfEven(1 / p0))) : "";
   }
 
   // ------------------------------------------------------------------ connection
@@ -316,14 +760,15 @@
     liveText.textContent = online ? text.live : text.reconnecting;
   }
 
-  function showBanner(message) {
-    bannerMessage.textContent = message || text.storage_problem;
-    banner.hidden = false;
-  }
-
-  function hideBanner() {
-    banner.hidden = true;
-    bannerMessage.textContent = "";
+  /** The storage banner, from the snapshot and from live "status" events. */
+  function renderStatus(status) {
+    if (status && status.storage_ok === false) {
+      bannerMessage.textContent = status.message || text.storage_problem;
+      banner.hidden = false;
+    } else if (status) {
+      banner.hidden = true;
+      bannerMessage.textContent = "";
+    }
   }
 
   var accessBanner = null;
@@ -354,6 +799,7 @@
     auth.token = config.display_token;
   }
   var socket = window.io(config.namespace, { auth: auth });
+  var firstSnapshot = true;
 
   socket.on("connect", function () {
     clearAccessProblem();
@@ -399,11 +845,32 @@
     rows.clear();
     renderFeed(null);
 
-    alerts = new Map();
-    (snapshot.open_alerts || []).forEach(upsertAlert);
+    // Alerts too: whatever is not in the snapshot was resolved while this screen was away.
+    var open = (snapshot.open_alerts || []).filter(function (a) {
+      return a && typeof a.id === "string";
+    });
+    var keep = new Set(open.map(function (a) { return a.id; }));
+    cards.forEach(function (card, id) {
+      if (!keep.has(id)) {
+        card.li.remove();
+        cards.delete(id);
+      }
+    });
+    // On the first snapshot the alerts are simply there; after a reconnect, ones this screen
+    // has not seen before get the same cue as a live one.
+    var fresh = open.filter(upsertAlert);
+    if (firstSnapshot) {
+      fresh = [];
+    }
+    firstSnapshot = false;
+    setTrend(snapshot.trend);
     renderAlerts();
+    if (fresh.length) {
+      cue(cards.get(fresh[0].id));
+    }
 
     renderStats(snapshot.stats);
+    renderStatus(snapshot.status);
   });
 
   socket.on(events.rating || "rating", function (rating) {
@@ -416,24 +883,26 @@
       renderFeed(rating.id);
     }
     renderStats(rating.stats);
+    setTrend(rating.trend);
   });
 
   socket.on(events.alert || "alert", function (alert) {
     if (!alert || (alert.ward && config.ward && alert.ward !== config.ward)) {
       return;
     }
-    upsertAlert(alert);
-    renderAlerts();
+    receiveAlert(alert);
   });
 
-  socket.on(events.status || "status", function (status) {
-    if (status && status.storage_ok === false) {
-      showBanner(status.message);
-    } else {
-      hideBanner();
-    }
-  });
+  socket.on(events.status || "status", renderStatus);
 
   body.dataset.connection = "offline";
-  window.setInterval(refreshTimes, REFRESH_MS);
+  soundButton.setAttribute("aria-pressed", soundOn() ? "true" : "false");
+  if (soundOn()) {
+    audioContext(); // a kiosk-mode browser may allow sound at once; otherwise the next touch does
+  }
+  updateSoundBlocked();
+  window.setInterval(function () {
+    refreshTimes();
+    refreshAlertTimes();
+  }, REFRESH_MS);
 })();

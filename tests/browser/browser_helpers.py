@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
 import urllib.request
+import uuid
+from datetime import datetime, timedelta, timezone
 
 import pytest
+
+from shared.protocol import KIOSK_NAMESPACE, RATING, iso_utc
 
 TABLET_LANDSCAPE = {"width": 1280, "height": 800}
 TABLET_PORTRAIT = {"width": 800, "height": 1280}
@@ -36,20 +41,30 @@ def outbox(page) -> list[dict]:
     return json.loads(page.evaluate(f"localStorage.getItem({json.dumps(OUTBOX_KEY)}) || '[]'"))
 
 
-def with_short_timers(page, idle_seconds: int = 1, thank_you_seconds: int = 1) -> None:
-    """Rewrite the kiosk page's config as it loads, so idle and thank-you timers take a second."""
+def with_short_timers(page, idle_seconds: float = 1, thank_you_seconds: float = 1, pause_seconds: float = 0.2) -> None:
+    """Shorten the kiosk page's timers (idle, thank-you, the rest after it) on every load of `page`.
 
-    def shorten(route):
-        # Fetched here rather than with route.fetch(): Playwright's own keep-alive connection
-        # to the server makes `wardpulse serve` hang on SIGINT at the end of the test.
-        with urllib.request.urlopen(route.request.url, timeout=10) as response:
-            html = response.read().decode()
-            content_type = response.headers.get("Content-Type", "text/html")
-        html = re.sub(r'("idle_seconds":\s*)\d+', rf"\g<1>{idle_seconds}", html)
-        html = re.sub(r'("thank_you_seconds":\s*)\d+', rf"\g<1>{thank_you_seconds}", html)
-        route.fulfill(status=200, content_type=content_type, body=html)
-
-    page.route(re.compile(r"/kiosk/?(\?[^#]*)?$"), shorten)
+    The page's config block is rewritten as the parser inserts it, before kiosk.js reads it: this
+    works the same whether the page comes from the server or from the service worker's copy (which
+    Playwright's request routing cannot see).
+    """
+    timers = {"idle_seconds": idle_seconds, "thank_you_seconds": thank_you_seconds, "pause_seconds": pause_seconds}
+    page.add_init_script(
+        """(timers => {
+          const patch = () => {
+            const el = document.getElementById("wardpulse-config");
+            if (!el || el.dataset.testTimers) return !!el;
+            let config;
+            try { config = JSON.parse(el.textContent); } catch (err) { return false; }  // not all parsed yet
+            el.textContent = JSON.stringify(Object.assign(config, timers));
+            el.dataset.testTimers = "1";
+            return true;
+          };
+          const observer = new MutationObserver(() => { if (patch()) observer.disconnect(); });
+          observer.observe(document, { childList: true, subtree: true, characterData: true });
+        })(%s)"""
+        % json.dumps(timers)
+    )
 
 
 def enroll(page, kiosk: dict) -> None:
@@ -58,13 +73,21 @@ def enroll(page, kiosk: dict) -> None:
     wait_online(page)
 
 
-def answer(page, label: str, comment: str | None = None) -> None:
-    """A patient taps an answer, then sends a comment or skips."""
+def answer(page, label: str, comment: str | None = None, follow_up: bool | str = False) -> None:
+    """A patient taps an answer, sends a comment or skips, then answers the follow-up question:
+    No (the default), Yes (True) or Yes with where they are (a string)."""
     page.get_by_role("button", name=label, exact=True).click()
     if comment is None:
         page.get_by_role("button", name="Skip", exact=True).click()
     else:
         page.get_by_role("textbox").fill(comment)
+        page.get_by_role("button", name="Send", exact=True).click()
+    if follow_up is False:
+        page.get_by_role("button", name="No", exact=True).click()
+    else:
+        page.get_by_role("button", name="Yes", exact=True).click()
+        if isinstance(follow_up, str):
+            page.get_by_role("textbox", name="Where are you? (bay/bed)").fill(follow_up)
         page.get_by_role("button", name="Send", exact=True).click()
     page.get_by_role("heading", name="Thank you for your feedback").wait_for()
 
@@ -92,3 +115,29 @@ def fetch(url: str) -> tuple[str, bytes]:
     """GET a URL outside the browser: (content type, body)."""
     with urllib.request.urlopen(url, timeout=10) as response:
         return response.headers.get("Content-Type", "application/octet-stream"), response.read()
+
+
+def decode_qr(locator) -> str:
+    """Read the QR code an element shows, from a screenshot of it, as a phone camera would."""
+    zxingcpp = require("zxingcpp", "QR decoding")
+    image = require("PIL.Image", "QR decoding")
+    shot = image.open(io.BytesIO(locator.screenshot())).convert("L")
+    found = [b.text for b in zxingcpp.read_barcodes(shot) if b.format == zxingcpp.BarcodeFormat.QRCode]
+    assert len(found) == 1, f"expected one QR code in the screenshot, found {found}"
+    return found[0]
+
+
+def fill_sign_in(page, username: str, password: str) -> None:
+    """Sign in on the sign-in page the browser was sent to."""
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def rate(client, score: str, minutes_ago: float = 0, **fields) -> dict:
+    """Send one rating from a python-socketio kiosk (tests/support.kiosk_socket); wait for its ack."""
+    tapped = datetime.now(timezone.utc) - timedelta(minutes=minutes_ago)
+    rating = {"id": str(uuid.uuid4()), "score": score, "tapped_at": iso_utc(tapped), **fields}
+    ack = client.call(RATING, rating, namespace=KIOSK_NAMESPACE, timeout=10)
+    assert ack["ok"], ack
+    return rating

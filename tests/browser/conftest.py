@@ -53,8 +53,16 @@ class Pages:
         self.contexts = []
         self.errors: list[str] = []
 
-    def new(self, viewport: dict | None = None, touch: bool = False):
-        context = self.browser.new_context(viewport=viewport or TABLET_LANDSCAPE, has_touch=touch)
+    def new(self, viewport: dict | None = None, touch: bool = False, phone: bool = False, service_workers: str = "allow"):
+        """A page in a fresh context. `phone`: a mobile browser with touch (give it the PHONE viewport).
+        Service workers run as on a real tablet; pass "block" where a test stubs requests with
+        Playwright routes, which cannot see requests a service worker answers."""
+        context = self.browser.new_context(
+            viewport=viewport or TABLET_LANDSCAPE,
+            has_touch=touch or phone,
+            is_mobile=phone,
+            service_workers=service_workers,
+        )
         context.set_default_timeout(10_000)
         self.contexts.append(context)
         page = context.new_page()

@@ -60,7 +60,9 @@ def test_revoked_tablet_shows_the_not_enrolled_screen(live_server, page):
     expect(page.get_by_role("button", name="Very good", exact=True)).to_be_hidden()
 
 
-def test_rating_tapped_while_the_server_is_down_arrives_exactly_once(live_server, page):
+def test_rating_tapped_while_the_server_is_down_arrives_exactly_once(live_server, pages):
+    # Without the service worker (a plain-http LAN, where browsers do not run one): the outbox alone.
+    page = pages.new(service_workers="block")
     kiosk = live_server.add_kiosk()
     enroll(page, kiosk)
     # A kiosk browser keeps the page it has; stand in for its cache so a reload works mid-outage.
@@ -200,6 +202,14 @@ def test_kiosk_screens_have_no_serious_accessibility_violations(live_server, pag
     assert_no_serious_axe_violations(page, "comment screen")
 
     page.get_by_role("button", name="Skip", exact=True).click()
+    expect(page.get_by_role("heading", name="Would you like a member of staff to come and talk to you?")).to_be_visible()
+    assert_no_serious_axe_violations(page, "follow-up screen")
+
+    page.get_by_role("button", name="Yes", exact=True).click()
+    expect(page.get_by_role("textbox", name="Where are you? (bay/bed)")).to_be_visible()
+    assert_no_serious_axe_violations(page, "where-are-you screen")
+
+    page.get_by_role("button", name="Send", exact=True).click()
     expect(page.get_by_role("heading", name="Thank you for your feedback")).to_be_visible()
     assert_no_serious_axe_violations(page, "thank-you screen")
 
@@ -208,3 +218,65 @@ def test_kiosk_screens_have_no_serious_accessibility_violations(live_server, pag
     page.reload()
     expect(page.get_by_role("heading", name="This tablet is not enrolled yet.")).to_be_visible()
     assert_no_serious_axe_violations(page, "not-enrolled screen")
+
+
+def test_answers_rest_for_a_moment_after_each_thank_you(live_server, page):
+    kiosk = live_server.add_kiosk()
+    with_short_timers(page, idle_seconds=30, thank_you_seconds=0.5, pause_seconds=1.5)
+    enroll(page, kiosk)
+
+    answer(page, "Good")
+    very_good = page.get_by_role("button", name="Very good", exact=True)
+    expect(very_good).to_be_visible()
+    # A child tapping on and on: the question is back, greyed, and taps do nothing for a moment.
+    expect(very_good).to_be_disabled()
+    expect(page.get_by_text("Next person…")).to_be_visible()
+    very_good.click(force=True)
+    expect(page.locator("body")).to_have_attribute("data-screen", "question")
+
+    expect(very_good).to_be_enabled(timeout=3_000)
+    expect(page.get_by_text("Next person…")).to_be_hidden()
+    answer(page, "Very good")
+    expect(page.locator("body")).to_have_attribute("data-waiting", "0")
+    assert [r["score"] for r in live_server.export()] == ["good", "very_good"]
+
+
+def test_idle_where_screen_sends_the_request_to_talk_without_the_half_typed_place(live_server, page):
+    kiosk = live_server.add_kiosk()
+    with_short_timers(page, idle_seconds=1, thank_you_seconds=1)
+    enroll(page, kiosk)
+
+    page.get_by_role("button", name="Poor", exact=True).click()
+    page.get_by_role("button", name="Skip", exact=True).click()
+    page.get_by_role("button", name="Yes", exact=True).click()
+    page.get_by_role("textbox", name="Where are you? (bay/bed)").fill("Ba")
+    # Nobody touches the tablet for idle_seconds: the patient did ask for someone to come.
+    expect(page.get_by_role("button", name="Good", exact=True)).to_be_visible(timeout=5_000)
+    expect(page.locator("body")).to_have_attribute("data-waiting", "0")
+
+    [stored] = live_server.export()
+    assert (stored["score"], stored["follow_up"]) == ("poor", {})
+
+
+def test_no_on_the_follow_up_question_sends_no_request(live_server, page):
+    kiosk = live_server.add_kiosk()
+    enroll(page, kiosk)
+    answer(page, "Neither good nor poor", follow_up=False)
+    expect(page.locator("body")).to_have_attribute("data-waiting", "0")
+    [stored] = live_server.export()
+    assert stored["follow_up"] is None
+
+
+def test_reload_on_the_where_screen_keeps_the_comment_and_the_request(live_server, page):
+    kiosk = live_server.add_kiosk()
+    enroll(page, kiosk)
+    page.get_by_role("button", name="Very poor", exact=True).click()
+    page.get_by_role("textbox").fill("Cold food")
+    page.get_by_role("button", name="Send", exact=True).click()
+    page.get_by_role("button", name="Yes", exact=True).click()
+
+    page.reload()  # what was confirmed before the tablet restarted is not lost
+
+    expect(page.locator("body")).to_have_attribute("data-waiting", "0")
+    [stored] = live_server.export()
+    assert (stored["score"], stored["comment"], stored["follow_up"]) == ("very_poor", "Cold food", {})

@@ -20,6 +20,7 @@ pytestmark = pytest.mark.browser
 expect = require("playwright.sync_api", "browser tests").expect
 
 HOSTILE = '<script>alert(1)</script><img src=x onerror="document.body.dataset.pwned=1">'
+HOSTILE_PLACE = "<img src=x onerror=alert(2)>"
 
 
 def stat(page, name):
@@ -74,22 +75,47 @@ def test_comment_markup_is_shown_as_plain_text(live_server, pages):
     ward = pages.new()
     dialogs = []
     ward.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    sign_in(ward, live_server.url, username, password, "7B")  # wall displays never show comments
+    sign_in(ward, live_server.url, username, password, "7B")
 
     tablet = pages.new(touch=True)
     enroll(tablet, kiosk)
-    answer(tablet, "Neither good nor poor", comment=HOSTILE)
+    answer(tablet, "Neither good nor poor", comment=HOSTILE, follow_up=HOSTILE_PLACE)
 
     comment = ward.locator("[data-rating-id] .rating__comment")
     expect(comment).to_have_text(HOSTILE, timeout=5_000)
+    card = ward.locator("[data-alert-id]")
+    expect(card).to_contain_text(HOSTILE_PLACE)
+    expect(card).to_contain_text(HOSTILE)
     # Once more from the snapshot a reconnecting screen gets.
     ward.reload()
     wait_online(ward)
     expect(comment).to_have_text(HOSTILE)
+    expect(card).to_contain_text(HOSTILE_PLACE)
 
-    assert ward.locator("#feed img, #feed script").count() == 0
+    assert ward.locator("#feed img, #feed script, #alerts script").count() == 0
+    assert ward.locator("#alerts img").count() == 1  # the QR code, nothing else
     assert ward.evaluate("document.body.dataset.pwned") is None
     assert dialogs == []
+
+
+def test_wall_display_does_not_show_what_patients_wrote(live_server, pages):
+    kiosk = live_server.add_kiosk()
+    display = live_server.add_display()
+    wall = pages.new()
+    wall.goto(display["url"])
+    wait_online(wall)
+
+    tablet = pages.new(touch=True)
+    enroll(tablet, kiosk)
+    answer(tablet, "Poor", comment="Bed 4 was not cleaned", follow_up="Bay 2")
+
+    row = wall.locator("[data-rating-id]")
+    expect(row).to_contain_text("shown to signed-in staff only", timeout=5_000)
+    expect(row).not_to_contain_text("Bed 4 was not cleaned")
+    card = wall.locator("[data-alert-id]")
+    expect(card).to_contain_text("Patient asks to talk to someone")
+    expect(card.locator(".alert-card__facts")).to_have_count(0)
+    expect(card.get_by_role("button")).to_have_count(0)  # read-only: nothing to press
 
 
 def test_ward_screen_shows_reconnecting_when_the_server_goes_away(live_server, page):

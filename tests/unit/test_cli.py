@@ -17,7 +17,7 @@ def test_kiosk_add_json_prints_one_object_with_the_contract_keys(cli_data_dir):
     result = cli_data_dir("kiosk", "add", "--ward", "7B", "--label", "Day room", "--json")
     made = json.loads(result.output)
     assert {"kiosk_id", "token", "enroll_url"} <= set(made)
-    assert made["enroll_url"].endswith("/kiosk#enroll=" + made["token"])
+    assert made["enroll_url"].endswith("/kiosk/#enroll=" + made["token"])
 
 
 def test_display_add_json(cli_data_dir):

@@ -1,0 +1,87 @@
+"""The ward tablet through a server outage, with its real service worker (kiosk/static/sw.js):
+no Playwright request stubbing, the page itself must survive a reload while the server is down."""
+
+from __future__ import annotations
+
+import pytest
+
+from browser_helpers import OUTBOX_KEY, answer, enroll, outbox, require, wait_online, with_short_timers
+
+pytestmark = pytest.mark.browser
+expect = require("playwright.sync_api", "browser tests").expect
+
+# What the service worker keeps for offline reloads, and nothing else.
+KEPT = ["/kiosk/", "/kiosk", "/kiosk/static/kiosk.js", "/kiosk/static/kiosk.css", "/vendor/socket.io.min.js"]
+
+
+def wait_for_offline_copy(page) -> None:
+    """The service worker is active and holds the page and everything it loads.
+
+    (Not navigator.serviceWorker.ready: that follows the URL the page was first opened at, and
+    the enrollment link /kiosk#enroll=... lies just outside the scope /kiosk/ until the page
+    moves itself there.)"""
+    page.wait_for_function(
+        "navigator.serviceWorker.getRegistration('/kiosk/').then(r => !!(r && r.active && r.active.state === 'activated'))",
+        polling=100,
+    )
+    page.wait_for_function(
+        "urls => Promise.all(urls.map(url => caches.match(url))).then(found => found.every(Boolean))",
+        arg=KEPT,
+        polling=100,
+    )
+
+
+def test_taps_during_an_outage_survive_a_reload_and_arrive_once_in_tap_order(live_server, pages):
+    kiosk = live_server.add_kiosk(label="Day room")
+    tablet = pages.new(touch=True)
+    with_short_timers(tablet, idle_seconds=30, thank_you_seconds=0.3, pause_seconds=0.1)
+    enroll(tablet, kiosk)
+    assert tablet.url.endswith("/kiosk/")  # inside the service worker's scope
+    wait_for_offline_copy(tablet)
+
+    live_server.stop()
+    tablet.wait_for_function("document.body.dataset.connection === 'offline'")
+    for label in ("Poor", "Very good", "Good"):
+        answer(tablet, label)
+    expect(tablet.locator("body")).to_have_attribute("data-waiting", "3")
+
+    tablet.reload()  # a tablet rebooted during the outage
+    expect(tablet.get_by_role("heading", name="Overall, how was your experience of our service?")).to_be_visible()
+    assert tablet.evaluate("!!navigator.serviceWorker.controller")  # served by the service worker
+    expect(tablet.locator("body")).to_have_attribute("data-waiting", "3")
+    expect(tablet.locator("body")).to_have_attribute("data-connection", "offline")
+    for label in ("Very poor", "Don't know"):
+        answer(tablet, label)
+    expect(tablet.locator("body")).to_have_attribute("data-waiting", "5")
+    tapped = sorted(outbox(tablet), key=lambda r: r["tapped_at"])
+    assert [r["score"] for r in tapped] == ["poor", "very_good", "good", "very_poor", "dont_know"]
+
+    live_server.start()
+    wait_online(tablet, timeout=15_000)
+    expect(tablet.locator("body")).to_have_attribute("data-waiting", "0", timeout=15_000)
+    expect(tablet.locator("#connection")).to_have_attribute("aria-label", "Connected")
+    expect(tablet.locator(".connection-dot")).to_have_css("background-color", "rgb(0, 150, 57)")  # green
+    assert tablet.evaluate(f"localStorage.getItem({OUTBOX_KEY!r})") == "[]"
+
+    stored = live_server.export()
+    assert [(r["id"], r["score"]) for r in sorted(stored, key=lambda r: r["tapped_at"])] == [
+        (r["id"], r["score"]) for r in tapped
+    ]
+    assert len({r["id"] for r in stored}) == len(stored) == 5  # each exactly once
+    # The outbox drained oldest tap first.
+    assert [r["id"] for r in sorted(stored, key=lambda r: r["received_at"])] == [r["id"] for r in tapped]
+
+
+def test_service_worker_keeps_only_the_page_and_its_files(live_server, pages):
+    kiosk = live_server.add_kiosk()
+    tablet = pages.new(touch=True)
+    enroll(tablet, kiosk)
+    wait_for_offline_copy(tablet)
+    answer(tablet, "Good")  # Socket.IO traffic (polling first, then a websocket) must not be kept
+    expect(tablet.locator("body")).to_have_attribute("data-waiting", "0")
+
+    kept = tablet.evaluate(
+        "caches.keys().then(names => Promise.all(names.map(n => caches.open(n).then(c => c.keys()))))"
+        ".then(lists => lists.flat().map(r => new URL(r.url).pathname))"
+    )
+    assert sorted(kept) == sorted(KEPT)
