@@ -6,10 +6,12 @@ import bisect
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-# A tablet with this many taps within half a minute either side of a tap is being played with, not used:
-# the kiosk page thanks and pauses after every rating, so each person takes well over ten seconds.
-MISUSE_BURST = 4
-MISUSE_WINDOW = timedelta(seconds=30)
+# A tablet with this many taps within 90 seconds either side of a tap is being played with, not used.
+# The kiosk page thanks and pauses after every rating, so even a child needs about ten seconds a tap:
+# a short queue of people is possible, seven taps in ninety seconds is not. The first taps of a
+# burst still count (they cannot be told from a queue yet); from the seventh on they are marked.
+MISUSE_BURST = 7
+MISUSE_WINDOW = timedelta(seconds=90)
 
 
 class SlidingWindow:
