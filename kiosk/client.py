@@ -15,13 +15,12 @@ from pathlib import Path
 
 import socketio
 
-from shared.protocol import KIOSK_NAMESPACE, RATING, iso_utc
+from shared.protocol import KIOSK_NAMESPACE, RATING, RETRY_LATER, iso_utc
 
 log = logging.getLogger(__name__)
 
 # Refusals that no resend can fix: the device must be enrolled again.
 FATAL_CONNECT_ERRORS = {"missing_token", "unknown_token", "revoked_token"}
-RETRY_LATER = {"storage_unavailable"}
 
 
 class Outbox:
@@ -175,10 +174,10 @@ class KioskClient:
                 self.outbox.remove(rating["id"])
                 self.acked += 1
                 self.duplicates += bool(ack.get("duplicate"))
-            elif isinstance(ack, dict) and ack.get("error") in RETRY_LATER:
-                return
+            elif not isinstance(ack, dict) or ack.get("error") in RETRY_LATER:
+                return  # not a refusal we understand: keep it and try again later
             else:
                 log.warning("rating %s refused: %s", rating["id"], ack)
-                self.outbox.refuse(rating, ack if isinstance(ack, dict) else {"ack": ack})
+                self.outbox.refuse(rating, ack)
             with self._drained:
                 self._drained.notify_all()

@@ -82,8 +82,10 @@ def kiosk_status(payload=None):
 
 
 @socketio.on(RATING, namespace=KIOSK_NAMESPACE)
-def kiosk_rating(payload=None):
+def kiosk_rating(payload=None, *extra):
     """A tablet sends one tap. Acked once durable; the ward's screens get it as `rating`, and any `alert` it raised."""
+    if extra:
+        return ProtocolError("invalid_payload").as_ack()
     wards = current_app.extensions["wardpulse"]
     trouble_before = wards.storage_problem
     ack, item, raised = wards.receive_rating(session["kiosk"], payload)
@@ -139,8 +141,9 @@ def resolve_alert(payload=None):
 
 @socketio.on_error_default
 def on_error(exc):
-    # A bug must never take the server down; the tablet will resend what was not acked.
+    """A bug must never take the server down: log it and tell the sender to keep its rating and retry."""
     log.exception("socket handler failed (sid %s): %s", request.sid, exc)
+    return ProtocolError("server_error").as_ack()
 
 
 def drop_kiosk(kiosk_id: str) -> int:

@@ -61,6 +61,7 @@ def kiosk_config() -> dict:
         "token_key": "wardpulse.kiosk.token",
         "outbox_key": "wardpulse.kiosk.outbox",
         "status_event": protocol.KIOSK_STATUS,
+        "retry_errors": sorted(protocol.RETRY_LATER),
         "pause_seconds": 3,  # after each thank-you: one person cannot tap faster than this
     }
 

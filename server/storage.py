@@ -293,6 +293,9 @@ class RatingJournal:
             except OSError as exc:
                 log.error("could not store %d rating(s): %s", len(batch), exc)
                 error = StorageUnavailable(str(exc))
+            except Exception as exc:  # a bug must not leave every later rating waiting forever
+                log.exception("storing %d rating(s) failed", len(batch))
+                error = StorageUnavailable(f"unexpected error: {exc}")
             with self._lock:
                 for p in batch:
                     del self._pending[p.record["id"]]
@@ -578,15 +581,18 @@ class DataDirLock:
         self._fh = open(data_dir / LOCK_FILE, "a+")
 
     def try_acquire(self) -> bool:
+        """Take the lock, or close the file and return False if someone else holds it."""
         try:
             fcntl.flock(self._fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            self._fh.close()
             return False
         return True
 
     def release(self) -> None:
-        fcntl.flock(self._fh, fcntl.LOCK_UN)
-        self._fh.close()
+        if not self._fh.closed:
+            fcntl.flock(self._fh, fcntl.LOCK_UN)
+            self._fh.close()
 
 
 def storage_writable(data_dir: Path) -> tuple[bool, str]:

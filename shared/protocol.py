@@ -53,6 +53,7 @@ ERRORS: dict[str, str] = {
     "invalid_lang": "The language must be a short language tag, like en or pa-IN.",
     "conflict": "This rating id was already used for a different answer; the first one is kept.",
     "storage_unavailable": "The ward server cannot save ratings just now; the tablet will keep it and try again.",
+    "server_error": "The ward server hit an unexpected problem; the tablet will keep the rating and try again.",
     "missing_token": "This device has no token: enroll it with the QR code from the ward admin page.",
     "unknown_token": "This device token is not known here: enroll the device again.",
     "revoked_token": "This device has been revoked by an administrator: enroll it again to use it.",
@@ -63,6 +64,10 @@ ERRORS: dict[str, str] = {
     "read_only": "This screen is a read-only wall display: sign in as staff to act on alerts.",
     "alert_refused": "That cannot be done to this alert.",
 }
+
+
+# Refusals that say "not now" rather than "never": the tablet keeps the rating and sends it again.
+RETRY_LATER = frozenset({"storage_unavailable", "server_error"})
 
 
 class ProtocolError(ValueError):
@@ -100,6 +105,7 @@ class RatingIn:
 
 
 _ALLOWED = {"id", "score", "tapped_at", "comment", "lang", "follow_up"}
+_FIELD_NAME = re.compile(r"[A-Za-z0-9_]{1,32}")
 _LANG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
 _ALLOWED_CONTROLS = {"\n", "\t", "\r"}
 
@@ -143,7 +149,9 @@ def validate_rating(payload: object, now: datetime) -> RatingIn:
         raise ProtocolError("invalid_payload")
     extra = set(payload) - _ALLOWED
     if extra:
-        raise ProtocolError("unknown_field", ", ".join(sorted(map(str, extra)))[:80])
+        # Name the fields only when they are plain names: never echo control or markup characters.
+        names = sorted(name if _FIELD_NAME.fullmatch(str(name)) else "?" for name in extra)
+        raise ProtocolError("unknown_field", ", ".join(names)[:80])
     for name in ("id", "score", "tapped_at"):
         if name not in payload:
             raise ProtocolError("missing_field", name)

@@ -236,7 +236,8 @@
       } else if (ack && ack.ok) {
         outbox.remove(rating.id);
         window.setTimeout(drain, 0);
-      } else if (ack && ack.error === "storage_unavailable") {
+      } else if (ack && config.retry_errors.indexOf(ack.error) !== -1) {
+        // The server could not store it this time (full disk, a fault): keep it and try again.
         scheduleRetry();
       } else if (ack && ack.error) {
         // A permanent refusal: resending would be refused again and block the ratings behind it.
