@@ -3,85 +3,30 @@
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
-import pytest
 import socketio
 
+from server.soak import WardProcess
 from shared.protocol import KIOSK_NAMESPACE, STAFF_NAMESPACE
 
 STAFF_PASSWORD = "correct-horse-battery"
 
 
-class LiveServer:
-    """A real `wardpulse serve` subprocess on a free port that keeps its port across restarts."""
+class LiveServer(WardProcess):
+    """A real `wardpulse serve` subprocess (the soak's WardProcess: same port across restarts and kill -9),
+    with the admin commands tests need."""
 
     def __init__(self, data_dir: Path, async_mode: str = "eventlet"):
-        self.data_dir = data_dir
-        self.async_mode = async_mode
-        self.port = 0
-        self.proc: subprocess.Popen | None = None
-        self.log_path = data_dir.parent / f"server-{data_dir.name}.log"
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        super().__init__(data_dir, async_mode, log_path=data_dir.parent / f"server-{data_dir.name}.log")
 
     def start(self) -> "LiveServer":
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.log_path, "a") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "server", "--data-dir", str(self.data_dir), "serve",
-                 "--port", str(self.port), "--async-mode", self.async_mode],
-                stdout=subprocess.PIPE, stderr=log, text=True,
-            )
-        line = self.proc.stdout.readline()
-        if "listening on" not in line:
-            self._fail("did not start")
-        self.port = int(line.split("listening on ")[1].split()[0].rsplit(":", 1)[1])
-        self.wait_for_health()
+        super().start()
         return self
-
-    def wait_for_health(self, timeout: float = 15) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                self._fail("died")
-            try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.1)
-        self._fail("never answered /healthz")
-
-    def _fail(self, what: str):
-        pytest.fail(f"wardpulse serve {what}; its stderr:\n{self.log_path.read_text()[-4000:]}")
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._reap()
-
-    def kill(self) -> None:
-        """SIGKILL: no clean-up, exactly like a power cut of the process."""
-        self.proc.kill()
-        self.proc.wait()
-        self._reap()
-
-    def _reap(self) -> None:
-        if self.proc and self.proc.stdout and not self.proc.stdout.closed:
-            self.proc.stdout.close()
 
     def restart(self) -> "LiveServer":
         self.stop()
