@@ -1,0 +1,218 @@
+"""server/bench.py: the pure parts (statistics, ratios, the table, how work is dealt out), no benchmark run."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from types import SimpleNamespace
+
+import pytest
+
+from server import bench
+from server.bench import Cell, Row, Target
+from server.storage import RatingJournal, fingerprint
+
+
+@pytest.mark.parametrize(
+    "values, q, expected",
+    [
+        ([], 50, None),
+        ([7.0], 99, 7.0),
+        ([1, 2, 3, 4], 50, 2.5),
+        ([4, 1, 3, 2], 50, 2.5),  # order does not matter
+        ([1, 2, 3, 4], 0, 1),
+        ([1, 2, 3, 4], 100, 4),
+        (list(range(1, 101)), 99, 99.01),
+    ],
+)
+def test_percentile_interpolates_between_nearest_ranks(values, q, expected):
+    assert bench.percentile(values, q) == (None if expected is None else pytest.approx(expected))
+
+
+@pytest.mark.parametrize(
+    "value, baseline, expected",
+    [(816, 1563, 816 / 1563), (None, 10, None), (10, None, None), (10, 0, None), (0, 5, 0.0)],
+)
+def test_ratio_is_value_over_baseline_or_none(value, baseline, expected):
+    assert bench.ratio(value, baseline) == expected
+
+
+@pytest.mark.parametrize(
+    "value, shown", [(None, "-"), (1520.4, "1,520"), (12.34, "12.3"), (0.934, "0.93"), (100, "100"), (-3.5, "-3.50")]
+)
+def test_numbers_show_the_digits_a_reader_needs(value, shown):
+    assert bench.format_number(value) == shown
+
+
+@pytest.mark.parametrize(
+    "target, cell, met",
+    [
+        (Target(0.7, at_most=False, on_ratio=True), Cell(800, 1000), True),
+        (Target(0.7, at_most=False, on_ratio=True), Cell(600, 1000), False),
+        (Target(1.5, on_ratio=True), Cell(1.6, 1.0), False),
+        (Target(50), Cell(49.9), True),
+        (Target(50), Cell(50.0), True),
+        (Target(50), Cell(50.1), False),
+        (Target(50), Cell(None, note="n/a"), None),
+        (Target(0.7, at_most=False, on_ratio=True), Cell(800, None), None),
+    ],
+)
+def test_a_target_judges_the_value_or_the_ratio(target, cell, met):
+    assert target.met(cell) is met
+
+
+def test_targets_describe_themselves_in_the_rows_unit():
+    assert Target(50).describe("ms") == "<= 50 ms"
+    assert Target(0.7, at_most=False, on_ratio=True).describe("ratings/s") == "ratio >= 0.7"
+
+
+def table_rows() -> list[Row]:
+    return [
+        Row("2", "durable ingest, 20 kiosks", "ratings/s", "bare stack", Target(0.7, at_most=False, on_ratio=True),
+            {"eventlet": Cell(800, 1600), "threading": Cell(1200, 1500)}),
+        Row("4", "tap -> alert p99", "ms", "", None,
+            {"eventlet": Cell(None, note="n/a (alerts not built yet)"), "threading": Cell(None, note="n/a (alerts not built yet)")}),
+        Row("5", "server RSS", "MB", "no sockets", Target(300), {"eventlet": Cell(90.7, 57.3)}),
+    ]
+
+
+def test_table_puts_the_modes_side_by_side_with_ratio_and_verdict():
+    lines = bench.format_table(table_rows()).splitlines()
+    assert "eventlet" in lines[0] and "threading" in lines[0]
+    assert lines[0].index("eventlet") < lines[0].index("threading")
+    ingest = lines[3]
+    assert "0.50x" in ingest and "NO" in ingest and "0.80x" in ingest and "yes" in ingest
+    assert "ratio >= 0.7" in ingest
+
+
+def test_table_prints_notes_across_a_cell_and_keeps_the_columns_lined_up():
+    lines = bench.format_table(table_rows()).splitlines()
+    assert lines[4].count("n/a (alerts not built yet)") == 2
+    assert "not run" in lines[5]
+    separators = {tuple(i for i, ch in enumerate(line) if ch == "|")[:5] for line in (lines[1], *lines[3:])}
+    assert len(separators) == 1
+
+
+def test_row_json_carries_ratio_and_verdict():
+    row = table_rows()[0].as_json()
+    assert row["cells"]["eventlet"]["ratio"] == 0.5
+    assert row["cells"]["eventlet"]["met"] is False
+    assert row["target"] == "ratio >= 0.7"
+
+
+def test_cpu_model_is_read_from_proc_cpuinfo_text():
+    text = "processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 7B13\n"
+    assert bench.cpu_model(text) == "AMD EPYC 7B13"
+    assert bench.cpu_model("") == "unknown"
+
+
+@pytest.mark.parametrize("load, cpus, warned", [([0.3, 0.2, 0.1], 2, False), ([1.0, 0.5, 0.5], 2, False), ([3.8, 4.0, 4.2], 2, True)])
+def test_a_busy_machine_is_called_out_above_the_table(load, cpus, warned):
+    warning = bench.busy_warning(load, cpus)
+    assert (warning is not None) is warned
+    if warned:
+        assert "load 3.8 on 2 CPUs" in warning
+
+
+def test_chunks_deal_items_round_robin():
+    assert bench.chunks(list(range(7)), 3) == [[0, 3, 6], [1, 4], [2, 5]]
+
+
+def test_merged_results_pool_samples_by_phase_and_add_errors():
+    a = {"error_count": 1, "errors": ["TimeoutError"], "ack_ms": {"quiet": [1.0], "held": [2.0]}, "screen_ms": [3.0], "alert_ms": []}
+    b = {"error_count": 0, "errors": [], "ack_ms": {"held": [4.0]}, "screen_ms": [5.0], "alert_ms": [6.0]}
+    merged = bench.merge_results([a, b])
+    assert merged["ack_ms"] == {"quiet": [1.0], "held": [2.0, 4.0]}
+    assert merged["screen_ms"] == [3.0, 5.0] and merged["alert_ms"] == [6.0]
+    assert merged["error_count"] == 1 and merged["errors"] == ["TimeoutError"]
+
+
+def job(rate=None, ack_ms=(), screen_ms=(), alert_ms=()) -> dict:
+    return {"rate": rate, "ack_ms": {"main": list(ack_ms)}, "screen_ms": list(screen_ms),
+            "first_screen_ms": list(screen_ms)[:3], "alert_ms": list(alert_ms)}
+
+
+def mode_results(with_alerts: bool, hold: dict | None, bare_hold: dict | None = None) -> dict:
+    return {
+        "bare_ingest": job(rate=1600),
+        "ingest_20": job(rate=1200),
+        "ingest_200": job(rate=900),
+        "bare_ack": job(ack_ms=[1.0] * 10),
+        "small_ack": job(ack_ms=[2.0] * 10),
+        "big_ack": job(ack_ms=[2.5] * 10),
+        "bare_feed": job(screen_ms=[5.0] * 10),
+        "feed": job(screen_ms=[10.0] * 10, alert_ms=[30.0, 40.0] if with_alerts else []),
+        "startup_s": {"bare": 0.4, "small": 0.5, "big": 2.0},
+        "hold": hold,
+        "bare_hold": bare_hold,
+    }
+
+
+def test_rows_compare_each_number_with_its_baseline():
+    plan = bench.QUICK
+    hold = {"rss_peak_mb": 90.0, "rss_idle_mb": 60.0, "connect_s": 5.0,
+            "probe_ms": {"quiet": [3.0, 40.0], "connect": [270.0], "held": [20.0, 57.0], "held refused": [9.0]}}
+    bare_hold = {"rss_peak_mb": 80.0, "rss_idle_mb": 50.0, "connect_s": 2.5,
+                 "probe_ms": {"quiet": [3.0], "connect": [50.0], "held": [38.0], "held refused": [6.0]}}
+    rows = {row.measure: row for row in bench.build_rows({"eventlet": mode_results(True, hold, bare_hold)}, plan)}
+    cell = lambda name: rows[name].cells["eventlet"]  # noqa: E731
+    assert cell("durable ingest, 20 kiosks").ratio == 0.75
+    assert rows["durable ingest, 20 kiosks"].target.met(cell("durable ingest, 20 kiosks"))
+    assert cell("ack p50, 100,000 stored").ratio == 1.25
+    assert cell("start-up, 100,000 stored").ratio == 4.0
+    assert cell("tap -> screen p99").ratio == 2.0
+    assert cell("tap -> first screen p99").value == 10.0
+    assert cell("tap -> alert p50").value == 35.0
+    assert cell("longest stall, 500 sockets").value == 57.0
+    assert cell("longest stall, 500 sockets").baseline == 38.0
+    assert cell("longest loop stall, 500 sockets").ratio == 1.5
+    assert cell("server RSS, 500 sockets").ratio == 90.0 / 80.0
+    assert cell("time to connect 500 sockets").ratio == 2.0
+
+
+def test_rows_say_why_a_number_is_missing():
+    rows = {row.measure: row for row in bench.build_rows({"threading": mode_results(False, None)}, bench.QUICK)}
+    assert rows["tap -> alert p99"].cells["threading"].note == "n/a (alerts not built yet)"
+    assert rows["server RSS, 500 sockets"].cells["threading"].note == "not run (--quick)"
+
+
+def test_held_sockets_are_spread_over_ten_wards_in_workers_of_a_few_hundred():
+    wards = (bench.WARD, *bench.OTHER_WARDS)
+    devices = {
+        "kiosks": {w: [f"{w}-k{i}" for i in range(200 if w == bench.WARD else bench.KIOSKS_PER_OTHER_WARD)] for w in wards},
+        "displays": {w: f"{w}-d" for w in wards},
+    }
+    lab = SimpleNamespace(devices=devices, plan=bench.FULL)
+    specs = bench.hold_specs(lab, 2000)
+    assert len(specs) == 5
+    assert all(len(s["kiosks"]) + len(s["screens"]) == 400 for s in specs)
+    kiosks = [k for s in specs for k in s["kiosks"]]
+    screens = [d for s in specs for d in s["screens"]]
+    assert len(kiosks) == 1800 and len(screens) == 200
+    assert {k.split("-")[0] for k in kiosks} == set(wards)
+    assert all(screens.count(f"{w}-d") == 20 for w in wards)
+
+
+def test_prefilled_history_is_what_the_server_would_have_stored(tmp_path):
+    now = datetime(2026, 11, 3, 12, 0, tzinfo=timezone.utc)
+    months = bench.prefill(tmp_path, 1000, ["k-1234abcd", "k-5678ef01"], now)
+    assert set(months) == {"2026-10", "2026-11"} and sum(months.values()) == 1000
+    loaded = RatingJournal(tmp_path).load_recent(now, days=40)
+    assert len(loaded) == len({r["id"] for r in loaded}) == 1000
+    first = loaded[0]
+    fields = {k: first[k] for k in ("id", "score", "tapped_at", "comment", "lang", "follow_up")}
+    assert first["fingerprint"] == fingerprint(fields)
+    assert first["ward"] == bench.WARD
+    assert {r["kiosk_id"] for r in loaded} == {"k-1234abcd", "k-5678ef01"}
+    assert max(r["tapped_at"] for r in loaded) < "2026-11-03T12:00"
+
+
+def test_a_round_counts_only_what_happened_in_its_window_and_maps_screens_to_taps_by_id():
+    load = bench.Load({"url": "http://unused"})
+    load.sent = {"a": 10.000, "b": 10.500, "late": 11.900}
+    load.acks = [("main", 9.0, 9.5), ("main", 10.000, 10.002), ("main", 10.500, 10.504), ("main", 11.900, 12.5)]
+    load.deliveries = [("a", 10.010), ("a", 10.030), ("b", 10.506), ("unknown", 10.6), ("late", 12.6)]
+    result = load.result(start=10.0, end=12.0)
+    assert result["acks"] == 2 and result["rate"] == 1.0
+    assert result["ack_ms"] == {"main": [2.0, 4.0]}
+    assert result["screen_ms"] == [10.0, 30.0, 6.0]
+    assert sorted(result["first_screen_ms"]) == [6.0, 10.0]
