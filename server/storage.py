@@ -340,12 +340,11 @@ class RatingJournal:
             ward_dir.mkdir(parents=True, exist_ok=True)
             path = ward_dir / f"{key[1]}.jsonl"
             new_file = not path.exists()
-            fh = open(path, "ab")
+            fh = self._files[key] = open(path, "ab")  # kept (and closed by close()) even if an fsync below fails
             if new_file:
                 fsync_dir(ward_dir)
             if new_dir:
                 fsync_dir(self.root)
-            self._files[key] = fh
         return fh
 
     def _forget(self, fh) -> None:

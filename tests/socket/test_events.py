@@ -128,3 +128,33 @@ def test_misuse_is_stored_marked_and_left_out_of_the_counts(app, registry, ward,
     assert snapshot["trend"]["held"] is True
     row = [k for k in wards.kiosks_overview("7B") if k["id"] == kiosk["id"]][0]
     assert (row["ratings_today"], row["misuse_today"], row["online"]) == (10, 4, True)
+
+
+def test_a_full_disk_is_refused_retryably_shown_on_screens_and_recovers(app, registry, ward, socket_client, monkeypatch):
+    import errno
+
+    kiosk = registry.add_kiosk(ward)
+    screen = socket_client(STAFF_NAMESPACE, auth={"ward": ward}, flask_client=signed_in(app, "sister"))
+    tablet = socket_client(KIOSK_NAMESPACE, auth={"token": kiosk["token"]})
+    screen.get_received(STAFF_NAMESPACE)
+    http = app.test_client()
+
+    def disk_full(*args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("server.storage.os.fsync", disk_full)
+    rating = make_rating("good")
+    ack = tablet.emit(RATING, rating, namespace=KIOSK_NAMESPACE, callback=True)
+    assert ack["ok"] is False and ack["error"] == "storage_unavailable"  # the tablet keeps it and retries
+    assert http.get("/healthz").status_code == 503
+    banner = [e["args"][0] for e in screen.get_received(STAFF_NAMESPACE) if e["name"] == "status"]
+    assert banner and banner[0]["storage_ok"] is False and "No space left" in banner[0]["message"]
+    assert app.extensions["wardpulse"].snapshot("7B")["status"]["storage_ok"] is False
+
+    monkeypatch.undo()  # space is back
+    assert tablet.emit(RATING, rating, namespace=KIOSK_NAMESPACE, callback=True) == {"ok": True, "id": rating["id"], "duplicate": False}
+    events = screen.get_received(STAFF_NAMESPACE)
+    assert [e["name"] for e in events] == ["rating", "status"]
+    assert events[1]["args"][0]["storage_ok"] is True
+    assert http.get("/healthz").status_code == 200
+    assert [r["id"] for r in app.extensions["wardpulse"].snapshot("7B")["recent"]] == [rating["id"]]
