@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from server import alerts as lifecycle
 from server.limits import Limiter, MisuseGuard
 from server.picture import WardPicture
-from server.storage import AlertStore, RatingJournal, Registry, StorageUnavailable, now_utc
+from server.storage import AlertStore, RatingJournal, Registry, StorageUnavailable, now_utc, storage_writable
 from server.trends import DEFAULT_P0, Baseline, TrendDetector, baseline_for, threshold_for
 from shared.protocol import ProtocolError, iso_utc, parse_utc, validate_rating
 
@@ -69,6 +69,7 @@ class WardServer:
         self.public_url = public_url
         self.default_p0 = default_p0
         self.default_volume = default_volume
+        self._offload = offload or (lambda fn, *args: fn(*args))
         self.registry = Registry(self.data_dir, offload)
         self.journal = RatingJournal(self.data_dir, offload)
         self.alerts = AlertStore(self.data_dir, offload)
@@ -347,6 +348,10 @@ class WardServer:
             "trend": trend,
             "status": self.status(),
         }
+
+    def storage_writable(self) -> tuple[bool, str]:
+        """The health probe's fsync, off the event loop like every other disk write."""
+        return self._offload(storage_writable, self.data_dir)
 
     def status(self) -> dict:
         """Storage health for the ward screen's banner."""

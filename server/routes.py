@@ -21,7 +21,7 @@ import kiosk
 from server import spc
 from server.admin import run_command
 from server.auth import ward_for_viewer
-from server.storage import AdminError, NotFound, StorageUnavailable, storage_writable
+from server.storage import AdminError, NotFound, StorageUnavailable
 from shared import protocol
 from shared.fft import ANSWERS
 
@@ -39,7 +39,7 @@ def answers_for_page() -> list[dict]:
 
 @bp.get("/healthz")
 def healthz():
-    ok, reason = storage_writable(current_app.extensions["wardpulse"].data_dir)
+    ok, reason = current_app.extensions["wardpulse"].storage_writable()
     body = {"ok": ok, "storage": reason, "protocol": protocol.PROTOCOL_VERSION}
     return jsonify(body), (200 if ok else 503)
 
