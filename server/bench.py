@@ -648,18 +648,17 @@ class Load:
         ack_ms: dict[str, list[float]] = {}
         for phase, sent, acked in in_window:
             ack_ms.setdefault(phase, []).append(round((acked - sent) * 1000, 3))
-        screen_ms = [round((t - self.sent[i]) * 1000, 3) for i, t in self.deliveries if i in self.sent and start <= t <= end]
+        seen = [(i, t) for i, t in self.deliveries if i in self.sent and start <= t <= end]
         first: dict[str, float] = {}
-        for i, t in self.deliveries:
-            if i in self.sent and start <= t <= end:
-                first[i] = min(t, first.get(i, t))
+        for i, t in seen:
+            first[i] = min(t, first.get(i, t))
         return {
             "rate": len(in_window) / (end - start) if end > start else None,
             "acks": len(in_window),
             "error_count": len(self.errors),
             "errors": self.errors[:20],
             "ack_ms": ack_ms,
-            "screen_ms": screen_ms,
+            "screen_ms": [round((t - self.sent[i]) * 1000, 3) for i, t in seen],
             # The first of the screens to get each rating: what is left once this one client process's
             # own queue of 20 screens is taken out.
             "first_screen_ms": [round((t - self.sent[i]) * 1000, 3) for i, t in first.items()],
@@ -739,7 +738,8 @@ def prefill(data_dir: Path, count: int, kiosk_ids: list[str], now: datetime) -> 
     per_month: dict[str, int] = {}
     try:
         for first in range(0, count, 10_000):  # big batches: one write and one fsync each
-            batch = [stored_rating(start + step * i, rng, kiosk_ids[i % len(kiosk_ids)]) for i in range(first, min(count, first + 10_000))]
+            numbers = range(first, min(count, first + 10_000))
+            batch = [stored_rating(start + step * i, rng, kiosk_ids[i % len(kiosk_ids)]) for i in numbers]
             journal._write_batch(batch)
             for record in batch:
                 per_month[record["tapped_at"][:7]] = per_month.get(record["tapped_at"][:7], 0) + 1
@@ -1011,7 +1011,8 @@ def _method_notes(lab: Lab) -> list[str]:
     for count, months in lab.history_months.items():
         lines.append(f"    {count:,} stored: " + ", ".join(f"{m}: {n:,}" for m, n in sorted(months.items())))
     return lines + [
-        f"  Stall = the longest ack of one kiosk that sends a rating {PROBE_EVERY_S * 1000:.0f} ms after each ack, seen from outside;",
+        f"  Stall = the longest ack of one kiosk that sends a rating {PROBE_EVERY_S * 1000:.0f} ms after each ack,"
+        " seen from outside;",
         "  it includes waiting for fsync. Loop stall = the same probe's every other rating, refused before any disk work.",
         f"  Held sockets: 10 wards, 1 in 10 a ward screen, each kiosk tapping every ~{plan.hold_tap_every_s:.0f} s"
         " (the bare stack acks them and relays nothing).",
