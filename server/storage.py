@@ -105,6 +105,10 @@ class AtomicJSONStorage(Storage):
         # TinyDB mutates what it reads before writing it back; hand out a copy.
         return copy.deepcopy(self._data)
 
+    def current(self):
+        """The data as last read or written, uncopied, for read-only indexes: a new object after every write."""
+        return self._data
+
     def write(self, data) -> None:
         if self._deferred:
             self._data = copy.deepcopy(data)
@@ -368,6 +372,8 @@ class Registry:
     def __init__(self, data_dir: Path, offload: Callable | None = None):
         self._db = TinyDB(data_dir / REGISTRY_FILE, storage=AtomicJSONStorage, offload=offload)
         self._lock = threading.Lock()
+        self._tokens: dict[tuple[str, str], dict] = {}
+        self._tokens_of = object()  # the registry data the token index was built from
 
     def _table(self, name: str):
         return self._db.table(name)
@@ -436,7 +442,18 @@ class Registry:
         return self._add_device("displays", "d-", ward, label)
 
     def device_by_token(self, table: str, token: str) -> dict | None:
-        return self._table(table).get(Query().token_hash == token_hash(token))
+        """The kiosk or display holding this token, from an index rebuilt only after a write:
+        a TinyDB query would copy the whole registry on every connect."""
+        data = self._db.storage.current()
+        if data is not self._tokens_of:
+            self._tokens = {
+                (name, device["token_hash"]): device
+                for name in ("kiosks", "displays")
+                for device in ((data or {}).get(name) or {}).values()
+            }
+            self._tokens_of = data
+        found = self._tokens.get((table, token_hash(token)))
+        return dict(found) if found else None
 
     def kiosks(self, ward: str | None = None) -> list[dict]:
         table = self._table("kiosks")

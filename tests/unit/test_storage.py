@@ -150,3 +150,16 @@ def test_registry_file_is_replaced_atomically(tmp_path):
     storage.write({"wards": {"1": {"code": "7B"}}})
     assert not (tmp_path / "db.json.tmp").exists()
     assert json.loads((tmp_path / "db.json").read_text())["wards"]["1"]["code"] == "7B"
+
+
+def test_token_lookups_follow_every_write(tmp_path):
+    registry = Registry(tmp_path)
+    registry.add_ward("7B", "Ward 7B")
+    kiosk = registry.add_kiosk("7B")
+    assert registry.device_by_token("kiosks", kiosk["token"])["id"] == kiosk["id"]
+    assert registry.device_by_token("displays", kiosk["token"]) is None  # a kiosk token is not a display token
+    fresh = registry.use_enrollment(registry.add_enrollment(kiosk["id"])["code"])
+    assert registry.device_by_token("kiosks", kiosk["token"]) is None  # rotated away
+    assert registry.device_by_token("kiosks", fresh["token"])["revoked_at"] is None
+    registry.revoke_kiosk(kiosk["id"])
+    assert registry.device_by_token("kiosks", fresh["token"])["revoked_at"]
