@@ -26,7 +26,6 @@ import re
 import secrets
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable, Iterator
@@ -216,12 +215,15 @@ def read_ratings(data_dir: Path, ward: str | None = None, month: str | None = No
         yield from read_journal(path)
 
 
-@dataclass
-class _Pending:
-    record: dict
-    fingerprint: str
-    done: threading.Event = field(default_factory=threading.Event)
-    error: Exception | None = None
+class _Batch:
+    """Ratings that share one write and one fsync. Its members wait on two events, not one each."""
+
+    def __init__(self) -> None:
+        self.records: list[dict] = []
+        self.turn = threading.Event()  # set when no other batch is being written: a member may write it
+        self.claimed = False  # a member has taken the turn
+        self.done = threading.Event()
+        self.error: Exception | None = None
 
 
 class RatingJournal:
@@ -234,9 +236,9 @@ class RatingJournal:
         self._offload = offload or (lambda fn, *args: fn(*args))
         self._lock = threading.Lock()
         self._known: dict[str, str] = {}  # rating id -> fingerprint
-        self._pending: dict[str, _Pending] = {}
-        self._queue: list[_Pending] = []
-        self._committing = False
+        self._pending: dict[str, tuple[str, _Batch]] = {}  # rating id -> (fingerprint, its batch)
+        self._open = _Batch()  # where ratings gather while another batch is being written
+        self._writing = False
         self._files: dict[tuple[str, str], object] = {}
 
     def load_recent(self, now: datetime, days: int = 8) -> list[dict]:
@@ -257,57 +259,65 @@ class RatingJournal:
         Raises ProtocolError("conflict") for a reused id with other content, StorageUnavailable on disk failure.
         """
         fp = fingerprint(fields)
-        lead = False
         with self._lock:
             known = self._known.get(record["id"])
-            pending = self._pending.get(record["id"])
             if known is not None:
                 if known != fp:
                     raise ProtocolError("conflict")
                 return False
-            if pending is not None:
-                if pending.fingerprint != fp:
+            if record["id"] in self._pending:  # a resend while the first copy waits for its fsync
+                pending_fp, batch = self._pending[record["id"]]
+                if pending_fp != fp:
                     raise ProtocolError("conflict")
-                duplicate = True
+                new = False
             else:
-                duplicate = False
-                pending = _Pending(dict(record, fingerprint=fp), fp)
-                self._pending[record["id"]] = pending
-                self._queue.append(pending)
-                if not self._committing:
-                    self._committing = lead = True
+                batch, new = self._open, True
+                batch.records.append(dict(record, fingerprint=fp))
+                self._pending[record["id"]] = (fp, batch)
+                if not self._writing:
+                    self._writing = True
+                    self._take_turn(batch)
+        # Group commit with hand-off: the first member to see its batch's turn writes the whole batch
+        # in one fsync, then hands the next batch to that batch's members and acks its own at once,
+        # so no rating's ack waits behind other ratings' fsyncs.
+        batch.turn.wait()
+        with self._lock:
+            lead, batch.claimed = not batch.claimed, True
         if lead:
-            self._commit_until_empty()
-        pending.done.wait()
-        if pending.error is not None:
-            raise pending.error
-        return not duplicate
+            self._commit(batch)
+        batch.done.wait()
+        if batch.error is not None:
+            raise batch.error
+        return new
 
-    def _commit_until_empty(self) -> None:
-        # The first writer to arrive commits everything queued behind it in one fsync.
-        while True:
-            with self._lock:
-                batch, self._queue = self._queue, []
-                if not batch:
-                    self._committing = False
-                    return
+    def _take_turn(self, batch: _Batch) -> None:
+        """Close the open batch and let its members write it (called holding the lock)."""
+        self._open = _Batch()
+        batch.turn.set()
+
+    def _commit(self, batch: _Batch) -> None:
+        error: Exception | None = StorageUnavailable("the write was interrupted")
+        try:
+            self._offload(self._write_batch, batch.records)
             error = None
-            try:
-                self._offload(self._write_batch, [p.record for p in batch])
-            except OSError as exc:
-                log.error("could not store %d rating(s): %s", len(batch), exc)
-                error = StorageUnavailable(str(exc))
-            except Exception as exc:  # a bug must not leave every later rating waiting forever
-                log.exception("storing %d rating(s) failed", len(batch))
-                error = StorageUnavailable(f"unexpected error: {exc}")
+        except OSError as exc:
+            log.error("could not store %d rating(s): %s", len(batch.records), exc)
+            error = StorageUnavailable(str(exc))
+        except Exception as exc:  # a bug must not leave every later rating waiting forever
+            log.exception("storing %d rating(s) failed", len(batch.records))
+            error = StorageUnavailable(f"unexpected error: {exc}")
+        finally:
             with self._lock:
-                for p in batch:
-                    del self._pending[p.record["id"]]
+                for record in batch.records:
+                    del self._pending[record["id"]]
                     if error is None:
-                        self._known[p.record["id"]] = p.fingerprint
-                    p.error = error
-            for p in batch:
-                p.done.set()
+                        self._known[record["id"]] = record["fingerprint"]
+                batch.error = error
+                if self._open.records:
+                    self._take_turn(self._open)
+                else:
+                    self._writing = False
+            batch.done.set()
 
     def _write_batch(self, records: list[dict]) -> None:
         """Append records to their partitions and fsync each once. Runs on a real thread."""

@@ -115,6 +115,40 @@ def test_concurrent_writers_share_fsyncs_and_lose_nothing(tmp_path):
     assert len(batches) < 25  # group commit: many ratings per fsync
 
 
+def test_a_writer_is_acked_after_its_own_batch_and_hands_the_next_one_on(tmp_path):
+    first_in, let_first_finish, let_second_finish = threading.Event(), threading.Event(), threading.Event()
+    batches = []
+
+    def held_disk(write, records):
+        batches.append(sorted(r["id"][-1] for r in records))
+        if len(batches) == 1:
+            first_in.set()
+            let_first_finish.wait(5)
+        else:
+            let_second_finish.wait(5)
+        return write(records)
+
+    journal = RatingJournal(tmp_path, offload=held_disk)
+    first = threading.Thread(target=journal.add, args=record(1))
+    first.start()
+    assert first_in.wait(5)
+    later = [threading.Thread(target=journal.add, args=record(i)) for i in (2, 3)]
+    for t in later:
+        t.start()
+    deadline = time.monotonic() + 5
+    while len(journal._pending) < 3 and time.monotonic() < deadline:  # both wait behind the first fsync
+        time.sleep(0.001)
+    let_first_finish.set()
+    first.join(2)
+    assert not first.is_alive()  # acked while the next batch is still being written
+    let_second_finish.set()
+    for t in later:
+        t.join(5)
+    journal.close()
+    assert batches == [["1"], ["2", "3"]]
+    assert len(list(read_ratings(tmp_path))) == 3
+
+
 def test_a_failed_write_is_reported_and_leaves_no_torn_line(journal, tmp_path, monkeypatch):
     journal.add(*record(1))
 
