@@ -128,6 +128,7 @@ def serve(data_dir: Path, host: str, port: int, async_mode: str, public_url: str
     """Run the ward server."""
     from server.app import create_app
     from server.entry import listen_and_serve, offload_for
+    from server.heap import HeapKeeper
 
     lock = DataDirLock(data_dir)
     if not lock.try_acquire():
@@ -158,6 +159,7 @@ def serve(data_dir: Path, host: str, port: int, async_mode: str, public_url: str
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
+    HeapKeeper().start()  # after start-up, so the history just loaded is frozen too
     listen_and_serve(app, host, port, async_mode, on_listening)
 
 

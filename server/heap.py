@@ -1,0 +1,52 @@
+"""Short garbage collections on a server that holds thousands of sockets.
+
+CPython's full collection walks every live object with the event loop stopped: with 2,000 sockets
+connected that is about 370,000 objects and 150-190 ms, in a bare Flask-SocketIO app too. Nearly all
+of them live as long as their socket, so after each full collection the survivors are frozen
+(gc.freeze) and the next full collection walks only what is new.
+
+Frozen objects are never collected as cycles, so a closed socket's cycles would stay frozen for
+good. Once the frozen set has grown by half since the last walk over everything (sockets have come
+and gone, or history grew), it is handed back and the next full collection walks it all again: the
+same rule CPython uses for its own oldest generation, one level up. The long pause then falls
+where sockets churn, not while they sit connected.
+"""
+
+from __future__ import annotations
+
+import gc
+
+GROWTH_BEFORE_FULL_WALK = 1.5
+
+
+class HeapKeeper:
+    """Freezes what outlives a full collection; hands it back once it has grown by half."""
+
+    def __init__(self, growth: float = GROWTH_BEFORE_FULL_WALK):
+        self.growth = growth
+        self.walked = 0  # objects frozen after the last collection that walked everything
+        self.walks_everything = True
+
+    def start(self) -> None:
+        """Freeze what start-up made (code, registry, history) and keep freezing after full collections."""
+        gc.collect()
+        self._freeze()
+        gc.callbacks.append(self._after_collection)
+
+    def stop(self) -> None:
+        if self._after_collection in gc.callbacks:
+            gc.callbacks.remove(self._after_collection)
+        gc.unfreeze()
+
+    def _after_collection(self, phase: str, info: dict) -> None:
+        if phase == "stop" and info["generation"] == 2:
+            self._freeze()
+
+    def _freeze(self) -> None:
+        gc.freeze()
+        frozen = gc.get_freeze_count()
+        if self.walks_everything:
+            self.walked, self.walks_everything = frozen, False
+        elif frozen > self.walked * self.growth:
+            gc.unfreeze()
+            self.walks_everything = True
