@@ -9,22 +9,26 @@ Frozen objects are never collected as cycles, so a closed socket's cycles would 
 good. Once the frozen set has grown by half since the last walk over everything (sockets have come
 and gone, or history grew), it is handed back and the next full collection walks it all again: the
 same rule CPython uses for its own oldest generation, one level up. The long pause then falls
-where sockets churn, not while they sit connected.
+where sockets churn, not while they sit connected. It is also handed back after an hour, so a
+quiet spell after a busy one does not keep the busy spell's dead cycles.
 """
 
 from __future__ import annotations
 
 import gc
+import time
 
 GROWTH_BEFORE_FULL_WALK = 1.5
+HOLD_AT_MOST_S = 3600
 
 
 class HeapKeeper:
-    """Freezes what outlives a full collection; hands it back once it has grown by half."""
+    """Freezes what outlives a full collection; hands it back once it has grown by half, or after an hour."""
 
     def __init__(self, growth: float = GROWTH_BEFORE_FULL_WALK):
         self.growth = growth
         self.walked = 0  # objects frozen after the last collection that walked everything
+        self.walked_at = time.monotonic()
         self.walks_everything = True
 
     def start(self) -> None:
@@ -46,7 +50,7 @@ class HeapKeeper:
         gc.freeze()
         frozen = gc.get_freeze_count()
         if self.walks_everything:
-            self.walked, self.walks_everything = frozen, False
-        elif frozen > self.walked * self.growth:
+            self.walked, self.walked_at, self.walks_everything = frozen, time.monotonic(), False
+        elif frozen > self.walked * self.growth or time.monotonic() - self.walked_at > HOLD_AT_MOST_S:
             gc.unfreeze()
             self.walks_everything = True

@@ -7,7 +7,7 @@ import weakref
 
 import pytest
 
-from server.heap import HeapKeeper
+from server.heap import HOLD_AT_MOST_S, HeapKeeper
 
 
 class Cycle:
@@ -19,10 +19,13 @@ class Cycle:
 
 @pytest.fixture
 def keeper():
+    # Only the tests' own gc.collect() calls: an automatic full collection mid-test would thaw early.
+    gc.disable()
     keeper = HeapKeeper()
     keeper.start()
     yield keeper
     keeper.stop()
+    gc.enable()
 
 
 def grow_frozen_set_by(factor: float, keeper: HeapKeeper) -> list:
@@ -52,6 +55,14 @@ def test_frozen_cycles_stay_until_the_frozen_set_has_grown_by_half(keeper):
     gc.collect()  # a walk over everything
     assert gone() is None
     assert gc.get_freeze_count() >= len(kept)
+
+
+def test_a_frozen_set_older_than_the_longest_hold_is_handed_back(keeper, monkeypatch):
+    gc.collect()
+    assert gc.get_freeze_count() > 0
+    monkeypatch.setattr("server.heap.time.monotonic", lambda: keeper.walked_at + HOLD_AT_MOST_S + 1)
+    gc.collect()
+    assert gc.get_freeze_count() == 0
 
 
 def test_small_growth_keeps_the_frozen_set(keeper):

@@ -129,10 +129,10 @@ def test_a_writer_is_acked_after_its_own_batch_and_hands_the_next_one_on(tmp_pat
         return write(records)
 
     journal = RatingJournal(tmp_path, offload=held_disk)
-    first = threading.Thread(target=journal.add, args=record(1))
+    first = threading.Thread(target=journal.add, args=record(1), daemon=True)  # a broken hand-off fails, not hangs
     first.start()
     assert first_in.wait(5)
-    later = [threading.Thread(target=journal.add, args=record(i)) for i in (2, 3)]
+    later = [threading.Thread(target=journal.add, args=record(i), daemon=True) for i in (2, 3)]
     for t in later:
         t.start()
     deadline = time.monotonic() + 5
@@ -144,6 +144,7 @@ def test_a_writer_is_acked_after_its_own_batch_and_hands_the_next_one_on(tmp_pat
     let_second_finish.set()
     for t in later:
         t.join(5)
+        assert not t.is_alive()
     journal.close()
     assert batches == [["1"], ["2", "3"]]
     assert len(list(read_ratings(tmp_path))) == 3
