@@ -214,5 +214,30 @@ def test_a_round_counts_only_what_happened_in_its_window_and_maps_screens_to_tap
     result = load.result(start=10.0, end=12.0)
     assert result["acks"] == 2 and result["rate"] == 1.0
     assert result["ack_ms"] == {"main": [2.0, 4.0]}
-    assert result["screen_ms"] == [10.0, 30.0, 6.0]
-    assert sorted(result["first_screen_ms"]) == [6.0, 10.0]
+    merged = bench.merge_results([result])
+    assert merged["screen_ms"] == [10.0, 30.0, 6.0]
+    assert sorted(merged["first_screen_ms"]) == [6.0, 10.0]
+
+
+def test_screens_in_other_client_processes_are_timed_against_the_kiosks_taps():
+    taps = {"ack_ms": {}, "error_count": 0, "errors": [], "alert_ms": [], "sent": {"a": 10.0, "b": 10.5},
+            "delivered": [("a", 10.004)]}
+    screens = [{"ack_ms": {}, "error_count": 0, "errors": [], "alert_ms": [], "sent": {},
+                "delivered": [("a", 10.002), ("b", 10.52), ("c", 10.6)]},
+               {"ack_ms": {}, "error_count": 0, "errors": [], "alert_ms": [], "sent": {},
+                "delivered": [("b", 10.51)]}]
+    merged = bench.merge_results([taps, *screens])
+    assert merged["screen_ms"] == [4.0, 2.0, 20.0, 10.0]
+    assert sorted(merged["first_screen_ms"]) == [2.0, 10.0]
+    assert "sent" not in merged  # rounds keep latencies, not the raw taps
+
+
+def test_ward_screens_watch_from_their_own_client_processes():
+    devices = {"kiosks": {bench.WARD: [f"k{i}" for i in range(200)]}, "displays": {bench.WARD: "d"}}
+    lab = SimpleNamespace(devices=devices, plan=bench.FULL, kiosk_tokens=lambda n: devices["kiosks"][bench.WARD][:n])
+    server, specs = bench.job_specs(lab)["feed"]
+    assert server == "feed" and bench.job_specs(lab)["bare_feed"][1] == specs
+    tapping, *watching = specs
+    assert len(tapping["kiosks"]) == 100 and tapping["screens"] == ["d"] and tapping["alert_probes"] == 2
+    assert [len(s["screens"]) for s in watching] == [5, 5, 5, 4]
+    assert not any(s.get("kiosks") or s.get("alert_probes") for s in watching)
