@@ -276,7 +276,7 @@ class RatingJournal:
                 self._pending[record["id"]] = (fp, batch)
                 if not self._writing:
                     self._writing = True
-                    self._take_turn(batch)
+                    self._take_turn()
         # Group commit with hand-off: the first member to see its batch's turn writes the whole batch
         # in one fsync, then hands the next batch to that batch's members and acks its own at once,
         # so no rating's ack waits behind other ratings' fsyncs.
@@ -290,9 +290,9 @@ class RatingJournal:
             raise batch.error
         return new
 
-    def _take_turn(self, batch: _Batch) -> None:
+    def _take_turn(self) -> None:
         """Close the open batch and let its members write it (called holding the lock)."""
-        self._open = _Batch()
+        batch, self._open = self._open, _Batch()
         batch.turn.set()
 
     def _commit(self, batch: _Batch) -> None:
@@ -314,7 +314,7 @@ class RatingJournal:
                         self._known[record["id"]] = record["fingerprint"]
                 batch.error = error
                 if self._open.records:
-                    self._take_turn(self._open)
+                    self._take_turn()
                 else:
                     self._writing = False
             batch.done.set()
