@@ -11,6 +11,7 @@ from flask_babel import Babel, get_locale
 from flask_socketio import SocketIO
 from flask_wtf.csrf import CSRFProtect
 
+from server import headers
 from server.live import WardServer
 from server.storage import load_secret
 from shared.protocol import MAX_PAYLOAD_BYTES
@@ -59,6 +60,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     babel.init_app(app)
     csrf.init_app(app)
+    headers.init_app(app)
 
     @app.context_processor
     def page_language():

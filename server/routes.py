@@ -44,6 +44,12 @@ def healthz():
     return jsonify(body), (200 if ok else 503)
 
 
+@bp.get("/favicon.ico")
+def favicon():
+    """The WardPulse mark for browser tabs: browsers ask for /favicon.ico on every page, and a 404 is a console error."""
+    return send_from_directory(current_app.static_folder, "favicon.svg", mimetype="image/svg+xml", max_age=86400)
+
+
 def vendor(filename):
     """Browser libraries installed from the npm lock file, served locally: wards have no internet."""
     return send_from_directory(current_app.config["VENDOR_DIR"], filename, max_age=3600)

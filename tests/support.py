@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import pytest
 import socketio
 
 from server.soak import WardProcess
 from shared.protocol import KIOSK_NAMESPACE, STAFF_NAMESPACE
 
 STAFF_PASSWORD = "correct-horse-battery"
+
+
+def unavailable(reason: str):
+    """Skip for want of a real component (Chromium, nginx), except in CI, where a skip would hide a broken set-up."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason}; in CI these tests must run, not skip", pytrace=False)
+    pytest.skip(reason)
 
 
 class LiveServer(WardProcess):
@@ -65,9 +74,10 @@ class LiveServer(WardProcess):
         return [json.loads(line) for line in out.splitlines() if line]
 
 
-def kiosk_socket(url: str, token: str) -> socketio.Client:
-    """A bare python-socketio client connected to /kiosk, for protocol-level tests."""
-    client = socketio.Client(reconnection=False)
+def kiosk_socket(url: str, token: str, **client_options) -> socketio.Client:
+    """A bare python-socketio client connected to /kiosk, for protocol-level tests.
+    `client_options` go to socketio.Client (e.g. an `http_session` that trusts a test certificate)."""
+    client = socketio.Client(reconnection=False, **client_options)
     client.connect(url, namespaces=[KIOSK_NAMESPACE], auth={"token": token}, transports=["websocket"], wait_timeout=5)
     return client
 
@@ -75,12 +85,12 @@ def kiosk_socket(url: str, token: str) -> socketio.Client:
 class Screen:
     """A python-socketio client on /staff that records what the ward screen would receive."""
 
-    def __init__(self, url: str, auth: dict, cookie: str | None = None):
+    def __init__(self, url: str, auth: dict, cookie: str | None = None, **client_options):
         self.snapshots: list[dict] = []
         self.ratings: list[dict] = []
         self.alerts: list[dict] = []
         self.refusal = None
-        self.sio = socketio.Client(reconnection=True, reconnection_delay=0.2, reconnection_delay_max=1)
+        self.sio = socketio.Client(reconnection=True, reconnection_delay=0.2, reconnection_delay_max=1, **client_options)
         self.sio.on("snapshot", self.snapshots.append, namespace=STAFF_NAMESPACE)
         self.sio.on("rating", self.ratings.append, namespace=STAFF_NAMESPACE)
         self.sio.on("alert", self.alerts.append, namespace=STAFF_NAMESPACE)
@@ -110,17 +120,22 @@ def wait_until(predicate, timeout: float = 5.0, what: str = "the condition"):
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
-def staff_cookie(url: str, username: str, password: str = STAFF_PASSWORD) -> str:
-    """Sign in through the real login form (CSRF token and all) and return the session cookie header."""
+def csrf_token(form: str) -> str:
+    """The CSRF token of a page's form."""
     import re
 
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form) or re.search(
+        r'name="csrf_token" value="([^"]+)"', form
+    )
+    return token.group(1)
+
+
+def staff_cookie(url: str, username: str, password: str = STAFF_PASSWORD) -> str:
+    """Sign in through the real login form (CSRF token and all) and return the session cookie header."""
     import requests
 
     with requests.Session() as http:
-        form = http.get(url + "/login").text
-        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form) or re.search(
-            r'name="csrf_token" value="([^"]+)"', form
-        )
-        response = http.post(url + "/login", data={"csrf_token": token.group(1), "username": username, "password": password}, allow_redirects=False)
+        token = csrf_token(http.get(url + "/login").text)
+        response = http.post(url + "/login", data={"csrf_token": token, "username": username, "password": password}, allow_redirects=False)
         assert response.status_code == 302, response.text
         return "; ".join(f"{c.name}={c.value}" for c in http.cookies)

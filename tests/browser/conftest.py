@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from browser_helpers import TABLET_LANDSCAPE
+from support import unavailable
 
 CHROMIUM = Path(os.environ.get("WARDPULSE_CHROMIUM", "/usr/bin/chromium"))
 LAUNCH_ARGS = [
@@ -23,21 +24,15 @@ LAUNCH_ARGS = [
 ]
 
 
-def _unavailable(reason: str):
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason}; in CI the browser tests must run, not skip", pytrace=False)
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="session")
 def browser():
     """One headless Chromium for the whole run."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        _unavailable("playwright is not installed (pip install -e '.[test]')")
+        unavailable("playwright is not installed (pip install -e '.[test]')")
     if not CHROMIUM.exists():
-        _unavailable(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+        unavailable(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
         yield chromium

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from browser_helpers import OUTBOX_KEY, answer, enroll, outbox, require, wait_online, with_short_timers
+from browser_helpers import OUTBOX_KEY, answer, enroll, outbox, require, wait_for, wait_online, with_short_timers
 
 pytestmark = pytest.mark.browser
 expect = require("playwright.sync_api", "browser tests").expect
@@ -20,15 +20,10 @@ def wait_for_offline_copy(page) -> None:
     (Not navigator.serviceWorker.ready: that follows the URL the page was first opened at, and
     the enrollment link /kiosk#enroll=... lies just outside the scope /kiosk/ until the page
     moves itself there.)"""
-    page.wait_for_function(
-        "navigator.serviceWorker.getRegistration('/kiosk/').then(r => !!(r && r.active && r.active.state === 'activated'))",
-        polling=100,
+    wait_for(
+        page, "navigator.serviceWorker.getRegistration('/kiosk/').then(r => !!(r && r.active && r.active.state === 'activated'))"
     )
-    page.wait_for_function(
-        "urls => Promise.all(urls.map(url => caches.match(url))).then(found => found.every(Boolean))",
-        arg=KEPT,
-        polling=100,
-    )
+    wait_for(page, "urls => Promise.all(urls.map(url => caches.match(url))).then(found => found.every(Boolean))", KEPT)
 
 
 def test_taps_during_an_outage_survive_a_reload_and_arrive_once_in_tap_order(live_server, pages):
@@ -40,7 +35,7 @@ def test_taps_during_an_outage_survive_a_reload_and_arrive_once_in_tap_order(liv
     wait_for_offline_copy(tablet)
 
     live_server.stop()
-    tablet.wait_for_function("document.body.dataset.connection === 'offline'")
+    wait_for(tablet, "document.body.dataset.connection === 'offline'")
     for label in ("Poor", "Very good", "Good"):
         answer(tablet, label)
     expect(tablet.locator("body")).to_have_attribute("data-waiting", "3")

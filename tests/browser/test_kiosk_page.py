@@ -18,6 +18,7 @@ from browser_helpers import (
     fetch,
     outbox,
     require,
+    wait_for,
     wait_online,
     with_short_timers,
 )
@@ -74,7 +75,7 @@ def test_rating_tapped_while_the_server_is_down_arrives_exactly_once(live_server
         cached[url] = fetch(url)
 
     live_server.stop()
-    page.wait_for_function("document.body.dataset.connection === 'offline'")
+    wait_for(page, "document.body.dataset.connection === 'offline'")
     answer(page, "Poor")
 
     status = page.get_by_role("status")

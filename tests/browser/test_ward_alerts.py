@@ -17,6 +17,7 @@ from browser_helpers import (
     rate,
     require,
     sign_in,
+    wait_for,
     wait_online,
     with_short_timers,
 )
@@ -209,11 +210,11 @@ def test_sound_is_off_until_turned_on_then_chimes_for_each_new_alert(live_server
 
         sound.click()
         expect(sound).to_have_attribute("aria-pressed", "true")
-        wall.wait_for_function("window.__notes > 0")  # a sample chime, so they know what it sounds like
+        wait_for(wall, "window.__notes > 0")  # a sample chime, so they know what it sounds like
         heard = wall.evaluate("window.__notes")
         rate(tablet, "good", follow_up={"location": "Bay 6"})
         expect(wall.locator("[data-alert-id]")).to_have_count(2, timeout=5_000)
-        wall.wait_for_function(f"window.__notes > {heard}")
+        wait_for(wall, f"window.__notes > {heard}")
     finally:
         tablet.disconnect()
 
