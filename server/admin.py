@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from server.storage import AdminError, Registry
 
-COMMANDS = ("add_ward", "add_kiosk", "revoke_kiosk", "add_display", "add_staff")
+COMMANDS = ("add_ward", "add_kiosk", "revoke_kiosk", "add_display", "add_staff", "set_password", "end_sessions")
 
 
 def run_command(registry: Registry, command: str, args: dict) -> dict:

@@ -10,6 +10,7 @@ from flask import Flask
 from flask_babel import Babel, get_locale
 from flask_socketio import SocketIO
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from server import headers
 from server.live import WardServer
@@ -35,6 +36,7 @@ def create_app(config: dict | None = None) -> Flask:
         ASYNC_MODE="threading",
         OFFLOAD=None,  # how to run blocking disk work off the event loop (set by the entry point)
         CONTROL_TOKEN=None,  # admin commands from the CLI of a running server (set by `serve`)
+        TRUSTED_PROXIES=0,  # proxy hops in front (nginx: 1) whose X-Forwarded-* headers are believed
         VENDOR_DIR=str(PROJECT_ROOT / "node_modules" / "socket.io-client" / "dist"),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -45,6 +47,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.from_prefixed_env("WARDPULSE")
     if config:
         app.config.update(config)
+    hops = proxy_hops(app.config["TRUSTED_PROXIES"])
 
     data_dir = Path(app.config["DATA_DIR"])
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -86,4 +89,16 @@ def create_app(config: dict | None = None) -> Flask:
         # costs (ingest +25 % without it, README "Performance"). Each socket's events stay in order.
         async_handlers=app.config["ASYNC_MODE"] != "threading",
     )
+    if hops:
+        # Each proxy appends the peer it saw, so only the last `hops` entries of X-Forwarded-* are
+        # believed; anything further left is the client's own say. Wrapped outside the Socket.IO
+        # middleware, so websocket origin checks see the scheme and host the browser used.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=0)
     return app
+
+
+def proxy_hops(value: object) -> int:
+    """TRUSTED_PROXIES checked: how many proxies in front may tell the client's address, scheme and host."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"WARDPULSE_TRUSTED_PROXIES must be a whole number of proxy hops, 0 or more (not {value!r})")
+    return value

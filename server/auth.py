@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import unicodedata
 from functools import wraps
+from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
 from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from server.limits import Limiter
+from server.limits import SignInGuard, SignInRefusal
 from server.storage import now_utc
 from shared.protocol import ProtocolError
 
 ROLE_RANK = {"staff": 1, "sister": 2, "admin": 3}
-SIGN_IN_ATTEMPTS = 5  # failures per username, and per address, in SIGN_IN_WINDOW
-SIGN_IN_WINDOW = timedelta(minutes=15)
 
 bp = Blueprint("auth", __name__)
 
@@ -34,11 +34,15 @@ class SignInForm(FlaskForm):
 
 
 def signed_in_staff() -> dict | None:
-    """The staff member of this request's session, if the account still exists."""
+    """The staff member of this request's session, if the account still exists and the session
+    was not ended since (sign-out, a new password or "sign out everywhere" each start a new generation)."""
     username = session.get("staff")
     if not username:
         return None
-    return current_app.extensions["wardpulse"].registry.staff(username)
+    staff = current_app.extensions["wardpulse"].registry.staff(username)
+    if staff is None or session.get("generation") != staff.get("session_generation", 0):
+        return None
+    return staff
 
 
 def ward_for_viewer(requested: object, display_token: object = None) -> tuple[str, dict]:
@@ -86,47 +90,76 @@ def viewer_of(staff: dict) -> dict:
     return {"name": staff["username"], "role": staff["role"], "read_only": False}
 
 
-def _sign_in_limiter() -> Limiter:
-    limiter = current_app.extensions.get("wardpulse.sign_in")
-    if limiter is None:
-        limiter = current_app.extensions["wardpulse.sign_in"] = Limiter(SIGN_IN_ATTEMPTS, SIGN_IN_WINDOW)
-    return limiter
+def _sign_in_guard() -> SignInGuard:
+    guard = current_app.extensions.get("wardpulse.sign_in")
+    if guard is None:
+        guard = current_app.extensions["wardpulse.sign_in"] = SignInGuard()
+    return guard
 
 
-def _safe_next(target: str | None) -> str | None:
-    # Only same-site paths: never bounce a signed-in nurse to another host.
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return None
+def same_site_path(target: str | None) -> str | None:
+    """`target` if it can only lead to a path on this server, else None."""
+    # Browsers read "//evil", "/\evil" and "/<tab>/evil" (they drop tabs) as another host: refuse backslashes, every
+    # control or invisible character (werkzeug has already decoded %09, %5C and friends) and spaces.
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    if any(ch.isspace() or unicodedata.category(ch).startswith("C") for ch in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
+
+
+def _refused(refusal: SignInRefusal) -> str:
+    if refusal.by == "address":
+        minutes = -(-refusal.seconds // 60)
+        return ngettext(
+            "Too many failed sign-ins from this device. Wait %(num)d minute, or ask the ward administrator.",
+            "Too many failed sign-ins from this device. Wait %(num)d minutes, or ask the ward administrator.",
+            minutes,
+        )
+    return ngettext(
+        "Several wrong passwords were tried for this username, so it is slowed down. Wait %(num)d second and try again.",
+        "Several wrong passwords were tried for this username, so it is slowed down. Wait %(num)d seconds and try again.",
+        refusal.seconds,
+    )
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     form = SignInForm()
-    error, status = None, 200
+    error, status, headers = None, 200, {}
     if form.validate_on_submit():
-        limiter, now = _sign_in_limiter(), now_utc()
-        keys = ("user:" + form.username.data.strip().lower(), "addr:" + (request.remote_addr or ""))
-        if not all(limiter.allowed(key, now) for key in keys):
-            error, status = _("Too many attempts to sign in. Wait 15 minutes, or ask the ward administrator."), 429
+        guard, now = _sign_in_guard(), now_utc()
+        # The address as the trusted proxy saw it (ProxyFix, WARDPULSE_TRUSTED_PROXIES), never a forged header.
+        address, username = request.remote_addr or "", form.username.data.strip().lower()
+        refusal = guard.refusal(address, username, now)
+        if refusal:
+            error, status, headers = _refused(refusal), 429, {"Retry-After": str(refusal.seconds)}
         else:
-            staff = current_app.extensions["wardpulse"].registry.staff(form.username.data)
+            staff = current_app.extensions["wardpulse"].registry.staff(username)
             if staff and check_password_hash(staff["password_hash"], form.password.data):
+                guard.signed_in(username)
                 session.clear()
-                session["staff"] = staff["username"]
+                session["staff"], session["generation"] = staff["username"], staff.get("session_generation", 0)
                 session.permanent = True  # remembered for a shift (PERMANENT_SESSION_LIFETIME)
-                limiter.reset(keys[0])
-                return redirect(_safe_next(request.args.get("next")) or url_for("wards.ward", code=staff["ward"]))
-            for key in keys:
-                limiter.hit(key, now)
+                return redirect(same_site_path(request.args.get("next")) or url_for("wards.ward", code=staff["ward"]))
+            guard.failed(address, username, now)
             error, status = _("That username and password do not match. Check them and try again."), 401
     elif request.method == "POST":
         error, status = _("The form was incomplete. Fill in both fields and try again."), 400
-    return render_template("login.html", form=form, error=error, viewer=None), status
+    return render_template("login.html", form=form, error=error, viewer=None), status, headers
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    """Sign out on the server too: every copy of this person's session cookie stops working, on
+    every device (the safe choice for shared ward phones)."""
+    staff = signed_in_staff()
+    if staff is not None:
+        wards = current_app.extensions["wardpulse"]
+        wards.registry.end_sessions(staff["username"])
     session.clear()
     return redirect(url_for("auth.login"))
 

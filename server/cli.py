@@ -123,8 +123,14 @@ def cli(ctx: click.Context, data_dir: Path) -> None:
     help="eventlet for production; threading needs no monkey-patching.",
 )
 @click.option("--public-url", envvar="WARDPULSE_PUBLIC_URL", help="Address tablets and phones use, e.g. https://wardpulse.trust.nhs.uk.")
+@click.option(
+    "--trusted-proxies",
+    type=click.IntRange(0),
+    help="How many proxies (nginx: 1) sit in front and may tell the client's address, scheme and host in "
+    "X-Forwarded-* headers. Default: WARDPULSE_TRUSTED_PROXIES, else 0 (such headers are ignored).",
+)
 @click.pass_obj
-def serve(data_dir: Path, host: str, port: int, async_mode: str, public_url: str | None) -> None:
+def serve(data_dir: Path, host: str, port: int, async_mode: str, public_url: str | None, trusted_proxies: int | None) -> None:
     """Run the ward server."""
     from server.app import create_app
     from server.entry import listen_and_serve, offload_for
@@ -135,9 +141,14 @@ def serve(data_dir: Path, host: str, port: int, async_mode: str, public_url: str
         raise click.ClickException(f"another WardPulse server is already using {data_dir}")
     control_token = secrets.token_urlsafe(32)
     write_atomically(data_dir / CONTROL_TOKEN, control_token, mode=0o600)
-    app = create_app(
-        {"DATA_DIR": str(data_dir), "ASYNC_MODE": async_mode, "OFFLOAD": offload_for(async_mode), "CONTROL_TOKEN": control_token}
-    )
+    config = {"DATA_DIR": str(data_dir), "ASYNC_MODE": async_mode, "OFFLOAD": offload_for(async_mode), "CONTROL_TOKEN": control_token}
+    if trusted_proxies is not None:
+        config["TRUSTED_PROXIES"] = trusted_proxies
+    try:
+        app = create_app(config)
+    except ValueError as exc:  # a mistyped setting: say which, plainly
+        lock.release()
+        raise click.ClickException(str(exc)) from None
 
     def on_listening(bound_port: int) -> None:
         local_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
@@ -243,14 +254,39 @@ def staff() -> None:
 @click.pass_obj
 def staff_add(data_dir: Path, username: str, ward_code: str, role: str, as_json: bool) -> None:
     """Add a staff account; the password is asked for (or read from stdin)."""
+    password_hash = hash_password(_read_password())
+    result = admin(data_dir, "add_staff", username=username, ward=ward_code, role=role, password_hash=password_hash)
+    emit_result(as_json, result, f"Added {result['role']} {result['username']} on ward {result['ward']}.")
+
+
+@staff.command("passwd")
+@click.argument("username")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_obj
+def staff_passwd(data_dir: Path, username: str, as_json: bool) -> None:
+    """Give a staff account a new password (asked for, or read from stdin); signs it out everywhere."""
+    result = admin(data_dir, "set_password", username=username, password_hash=hash_password(_read_password()))
+    emit_result(as_json, result, f"New password for {result['username']}; every device they were signed in on is signed out.")
+
+
+@staff.command("sign-out")
+@click.argument("username")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_obj
+def staff_sign_out(data_dir: Path, username: str, as_json: bool) -> None:
+    """Sign a staff member out on every device at once (a lost phone, a shared password)."""
+    result = admin(data_dir, "end_sessions", username=username)
+    emit_result(as_json, result, f"{result['username']} is signed out everywhere.")
+
+
+def _read_password() -> str:
     if sys.stdin.isatty():
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     else:
         password = sys.stdin.readline().rstrip("\n")
     if len(password) < 8:
         raise click.ClickException("the password must have at least 8 characters")
-    result = admin(data_dir, "add_staff", username=username, ward=ward_code, role=role, password_hash=hash_password(password))
-    emit_result(as_json, result, f"Added {result['role']} {result['username']} on ward {result['ward']}.")
+    return password
 
 
 # --------------------------------------------------------------------------- export

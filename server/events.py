@@ -8,7 +8,7 @@ from flask import current_app, request, session
 from flask_socketio import ConnectionRefusedError, emit, join_room
 
 from server.app import socketio
-from server.auth import ward_for_viewer
+from server.auth import signed_in_staff, ward_for_viewer
 from server.live import for_wall_display
 from server.alerts import AlertError
 from shared.protocol import (
@@ -116,6 +116,8 @@ def _act_on_alert(step: str, payload: object) -> dict:
     viewer = session.get("viewer") or {}
     if viewer.get("read_only", True):
         return ProtocolError("read_only").as_ack()
+    if signed_in_staff() is None:  # signed out, or out everywhere, since this screen connected
+        return ProtocolError("not_signed_in").as_ack()
     payload = payload if isinstance(payload, dict) else {}
     try:
         alert = current_app.extensions["wardpulse"].act_on_alert(

@@ -121,6 +121,18 @@ def admin(staff):
     ), (400 if error else 200)
 
 
+@bp.post("/admin/staff/<username>/sign-out")
+@requires("admin")
+def sign_out_everywhere(username, staff):
+    """End every session of a staff account at once (a lost phone, a password seen by someone else)."""
+    try:
+        ended = wards().registry.end_sessions(username)
+    except AdminError:
+        abort(404)
+    flash(_("%(username)s is signed out on every device.", username=ended["username"]))
+    return redirect(url_for("manage.admin"))
+
+
 @bp.route("/admin/ward/<code>/kiosks", methods=["GET", "POST"])
 @requires("admin")
 def kiosks(code, staff):

@@ -531,6 +531,25 @@ class Registry:
     def staff(self, username: str) -> dict | None:
         return self._table("staff").get(Query().username == username.strip().lower())
 
+    def end_sessions(self, username: str, password_hash: str | None = None) -> dict:
+        """Sign a staff member out everywhere (optionally with a new password): the session
+        generation their cookies carry moves on, so every older cookie is refused."""
+        username = username.strip().lower()
+        with self._lock:
+            table = self._table("staff")
+            found = table.get(Query().username == username)
+            if found is None:
+                raise NotFound(f"there is no staff member {username}")
+            change = {"session_generation": found.get("session_generation", 0) + 1}
+            if password_hash:
+                change["password_hash"] = password_hash
+            table.update(change, Query().username == username)
+        return {"username": username, "session_generation": change["session_generation"], "password_changed": bool(password_hash)}
+
+    def set_password(self, username: str, password_hash: str) -> dict:
+        """A new password, which also ends every session signed in with the old one."""
+        return self.end_sessions(username, password_hash)
+
     def all_staff(self) -> list[dict]:
         return [{k: v for k, v in s.items() if k != "password_hash"} for s in self._table("staff").all()]
 

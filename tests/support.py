@@ -120,22 +120,37 @@ def wait_until(predicate, timeout: float = 5.0, what: str = "the condition"):
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
-def csrf_token(form: str) -> str:
-    """The CSRF token of a page's form."""
+def try_sign_in(http, url: str, username: str, password: str = STAFF_PASSWORD, headers: dict | None = None):
+    """Post the real login form (CSRF token and all) with a `requests` session; the response, unfollowed."""
     import re
 
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form) or re.search(
-        r'name="csrf_token" value="([^"]+)"', form
-    )
-    return token.group(1)
+    form = http.get(url + "/login", headers=headers).text
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form) or re.search(r'name="csrf_token" value="([^"]+)"', form)
+    data = {"csrf_token": token.group(1), "username": username, "password": password}
+    return http.post(url + "/login", data=data, headers=headers, allow_redirects=False)
 
 
 def staff_cookie(url: str, username: str, password: str = STAFF_PASSWORD) -> str:
-    """Sign in through the real login form (CSRF token and all) and return the session cookie header."""
+    """Sign in through the real login form and return the session cookie header."""
     import requests
 
     with requests.Session() as http:
-        token = csrf_token(http.get(url + "/login").text)
-        response = http.post(url + "/login", data={"csrf_token": token, "username": username, "password": password}, allow_redirects=False)
+        response = try_sign_in(http, url, username, password)
         assert response.status_code == 302, response.text
         return "; ".join(f"{c.name}={c.value}" for c in http.cookies)
+
+
+def device_at(address: str):
+    """A `requests` session whose connections leave from `address` (127.0.0.2, 127.0.0.3, ...), as a
+    separate device on the network would: Linux lets any 127.x.y.z be a loopback source."""
+    import requests
+    from requests.adapters import HTTPAdapter
+
+    class FromAddress(HTTPAdapter):
+        def init_poolmanager(self, *args, **kwargs):
+            super().init_poolmanager(*args, source_address=(address, 0), **kwargs)
+
+    http = requests.Session()
+    http.mount("http://", FromAddress())
+    http.mount("https://", FromAddress())
+    return http

@@ -51,6 +51,7 @@ ROUTES = [
     ("GET", "/admin", (SIGN_IN, SIGN_IN, 403, 403, 200, 403)),
     ("GET", "/admin/ward/7B/kiosks", (SIGN_IN, SIGN_IN, 403, 403, 200, 403)),
     ("POST", "/admin/kiosks/{kiosk}/revoke", (SIGN_IN, SIGN_IN, 403, 403, 302, 403)),
+    ("POST", "/admin/staff/staff/sign-out", (SIGN_IN, SIGN_IN, 403, 403, 302, 403)),
     ("GET", "/f/{token}", (SIGN_IN, SIGN_IN, 200, 200, 200, 403)),
     ("POST", "/f/{token}", (SIGN_IN, SIGN_IN, 302, 302, 302, 403)),
     ("GET", "/a/{short}", (SIGN_IN, SIGN_IN, 302, 302, 302, 302)),  # the short code only leads on to /f/, which checks the ward
@@ -135,7 +136,7 @@ def test_sign_in_is_rate_limited(app, ward):
     for _ in range(5):
         assert client.post("/login", data={"username": "staff", "password": "wrong-password"}).status_code == 401
     blocked = client.post("/login", data={"username": "staff", "password": STAFF_PASSWORD})
-    assert blocked.status_code == 429 and b"Too many attempts" in blocked.data
+    assert blocked.status_code == 429 and b"Too many failed sign-ins from this device. Wait 15 minutes" in blocked.data
 
 
 def test_session_cookie_is_httponly_and_samesite(app, ward):

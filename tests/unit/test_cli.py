@@ -9,7 +9,7 @@ import json
 import pytest
 
 from server.entry import requested_async_mode
-from server.storage import RatingJournal
+from server.storage import DataDirLock, RatingJournal
 
 
 def test_kiosk_add_json_prints_one_object_with_the_contract_keys(cli_data_dir):
@@ -86,3 +86,47 @@ def test_export_csv_and_jsonl_hold_every_rating_with_the_contract_fields(cli_dat
 )
 def test_entry_point_only_monkey_patches_for_serve(argv, mode):
     assert requested_async_mode(argv) == mode
+
+
+def test_staff_passwd_and_sign_out_move_the_session_generation_on(cli_data_dir):
+    from server.storage import Registry
+
+    cli_data_dir("ward", "add", "7B", "--name", "Ward 7B")
+    cli_data_dir("staff", "add", "sister", "--ward", "7B", "--role", "sister", input="long-enough-pw\n")
+    before = Registry(cli_data_dir.data_dir).staff("sister")
+    changed = json.loads(cli_data_dir("staff", "passwd", "Sister", "--json", input="another-long-pw\n").output)
+    assert changed == {"username": "sister", "session_generation": 1, "password_changed": True}
+    after = Registry(cli_data_dir.data_dir).staff("sister")
+    assert after["password_hash"] != before["password_hash"]
+    assert "another-long-pw" not in (cli_data_dir.data_dir / "wardpulse.json").read_text()
+    ended = cli_data_dir("staff", "sign-out", "sister")
+    assert ended.output.strip() == "sister is signed out everywhere."
+    assert Registry(cli_data_dir.data_dir).staff("sister")["password_hash"] == after["password_hash"]
+    assert Registry(cli_data_dir.data_dir).staff("sister")["session_generation"] == 2
+
+
+@pytest.mark.parametrize(
+    "args, stdin, message",
+    [
+        (["staff", "passwd", "nobody"], "long-enough-pw\n", "no staff member nobody"),
+        (["staff", "passwd", "sister"], "short\n", "at least 8 characters"),
+        (["staff", "sign-out", "nobody"], None, "no staff member nobody"),
+        (["serve", "--async-mode", "threading", "--trusted-proxies", "-1"], None, "-1 is not in the range x>=0"),
+    ],
+)
+def test_staff_and_proxy_mistakes_get_a_plain_error(cli_data_dir, args, stdin, message):
+    cli_data_dir("ward", "add", "7B", "--name", "Ward 7B")
+    cli_data_dir("staff", "add", "sister", "--ward", "7B", input="long-enough-pw\n")
+    result = cli_data_dir(*args, input=stdin)
+    assert result.exit_code != 0
+    assert message in result.output
+
+
+def test_a_mistyped_trusted_proxies_environment_stops_serve_plainly(cli_data_dir, monkeypatch):
+    monkeypatch.setenv("WARDPULSE_TRUSTED_PROXIES", "nginx")
+    result = cli_data_dir("serve", "--async-mode", "threading", "--port", "0")
+    assert result.exit_code == 1
+    assert "WARDPULSE_TRUSTED_PROXIES must be a whole number of proxy hops, 0 or more (not 'nginx')" in result.output
+    lock = DataDirLock(cli_data_dir.data_dir)
+    assert lock.try_acquire()  # the lock was let go
+    lock.release()
