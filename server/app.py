@@ -42,6 +42,9 @@ def create_app(config: dict | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),  # a shift
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+        # Over HTTPS Flask-WTF also wants a same-site Referer, which our Referrer-Policy (no-referrer: links
+        # carry tokens) never lets a browser send; the session-bound token and SameSite cookie remain.
+        WTF_CSRF_SSL_STRICT=False,
         BABEL_DEFAULT_LOCALE="en_GB",
     )
     app.config.from_prefixed_env("WARDPULSE")

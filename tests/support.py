@@ -120,13 +120,18 @@ def wait_until(predicate, timeout: float = 5.0, what: str = "the condition"):
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
-def try_sign_in(http, url: str, username: str, password: str = STAFF_PASSWORD, headers: dict | None = None):
-    """Post the real login form (CSRF token and all) with a `requests` session; the response, unfollowed."""
+def csrf_token_in(form: str) -> str:
+    """The CSRF token of a page's form."""
     import re
 
-    form = http.get(url + "/login", headers=headers).text
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form) or re.search(r'name="csrf_token" value="([^"]+)"', form)
-    data = {"csrf_token": token.group(1), "username": username, "password": password}
+    return token.group(1)
+
+
+def try_sign_in(http, url: str, username: str, password: str = STAFF_PASSWORD, headers: dict | None = None):
+    """Post the real login form (CSRF token and all) with a `requests` session; the response, unfollowed."""
+    form = http.get(url + "/login", headers=headers).text
+    data = {"csrf_token": csrf_token_in(form), "username": username, "password": password}
     return http.post(url + "/login", data=data, headers=headers, allow_redirects=False)
 
 

@@ -43,3 +43,19 @@ def test_plain_http_is_not_redirected_and_cookie_flags_stay_the_apps(client, app
     assert client.get("/login").status_code == 200
     assert app.config["SESSION_COOKIE_SECURE"] is False  # WARDPULSE_SESSION_COOKIE_SECURE decides
     assert (app.config["SESSION_COOKIE_HTTPONLY"], app.config["SESSION_COOKIE_SAMESITE"]) == (True, "Lax")
+
+
+def test_a_form_posted_over_https_without_a_referer_is_accepted(tmp_path):
+    """Browsers send no Referer under no-referrer, so Flask-WTF's HTTPS Referer check must be off."""
+    from server.app import create_app
+    from support import csrf_token_in
+
+    app = create_app({"DATA_DIR": str(tmp_path / "data"), "TESTING": True})
+    try:
+        client = app.test_client()
+        form = client.get("/login", base_url="https://ward.example").get_data(as_text=True)
+        answer = client.post("/login", base_url="https://ward.example",
+                             data={"csrf_token": csrf_token_in(form), "username": "nobody", "password": "wrong"})
+        assert answer.status_code == 401  # the password was checked: the form itself was accepted
+    finally:
+        app.extensions["wardpulse"].close()
