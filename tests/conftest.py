@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from server.app import create_app, socketio as server_socketio
 from server.auth import hash_password
 from server.cli import cli
-from support import STAFF_PASSWORD, LiveServer
+from support import CHROMIUM, CHROMIUM_ARGS, STAFF_PASSWORD, LiveServer, unavailable
 
 
 @pytest.fixture
@@ -82,3 +82,19 @@ def any_live_server(request, tmp_path):
 def staff_hash():
     return hash_password(STAFF_PASSWORD)
 
+
+# Browser tests (tests/browser, and tests/proxy through nginx) skip with a clear reason when Chromium
+# or Playwright is missing, except in CI (CI=true), where a skipped browser test would hide a broken set-up.
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the whole run."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable("playwright is not installed (pip install -e '.[test]')")
+    if not CHROMIUM.exists():
+        unavailable(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

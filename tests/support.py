@@ -16,6 +16,14 @@ from server.soak import WardProcess
 from shared.protocol import KIOSK_NAMESPACE, STAFF_NAMESPACE
 
 STAFF_PASSWORD = "correct-horse-battery"
+CHROMIUM = Path(os.environ.get("WARDPULSE_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def unavailable(reason: str):

@@ -1,42 +1,11 @@
-"""Real Chromium (Debian's /usr/bin/chromium) driven by Playwright against a live ward server.
-
-Browser tests skip with a clear reason when Chromium or Playwright is missing, except in CI
-(CI=true), where a skipped browser test would hide a broken set-up: there they fail.
-"""
+"""Real Chromium (Debian's /usr/bin/chromium, the `browser` fixture in tests/conftest.py) driven by
+Playwright against a live ward server: pages, each in its own browser context."""
 
 from __future__ import annotations
-
-import os
-from pathlib import Path
 
 import pytest
 
 from browser_helpers import TABLET_LANDSCAPE
-from support import unavailable
-
-CHROMIUM = Path(os.environ.get("WARDPULSE_CHROMIUM", "/usr/bin/chromium"))
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture(scope="session")
-def browser():
-    """One headless Chromium for the whole run."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        unavailable("playwright is not installed (pip install -e '.[test]')")
-    if not CHROMIUM.exists():
-        unavailable(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
-        yield chromium
-        chromium.close()
 
 
 class Pages:
