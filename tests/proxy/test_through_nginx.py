@@ -111,6 +111,10 @@ def test_security_headers_arrive_over_tls_with_hsts(nginx, ward_server):
         assert headers.get("X-Content-Type-Options") == "nosniff", path
         assert headers.get("Referrer-Policy") == "no-referrer", path
         assert headers.get("Strict-Transport-Security", "").startswith("max-age="), path
+    # Socket.IO's own answers (long-polling) are not pages: nothing may sniff, load or frame them.
+    polling = phone.get(nginx.url + "/socket.io/?EIO=4&transport=polling", timeout=5)
+    assert polling.status_code == 200 and polling.headers["X-Content-Type-Options"] == "nosniff"
+    assert polling.headers["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'"
     # Plain HTTP on loopback (no TLS): no HSTS, the other headers as ever.
     direct = requests.get(ward_server.url + "/login", timeout=5).headers
     assert "Strict-Transport-Security" not in direct and direct["X-Frame-Options"] == "DENY"
