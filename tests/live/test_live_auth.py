@@ -9,8 +9,8 @@ import pytest
 import requests
 import socketio
 
-from shared.protocol import KIOSK_NAMESPACE
-from support import LiveServer, device_at, staff_cookie, try_sign_in
+from shared.protocol import KIOSK_NAMESPACE, STAFF_NAMESPACE
+from support import LiveServer, device_at, staff_cookie, try_sign_in, wait_until
 
 WRONG = "not-the-password"
 PUBLIC = "wardpulse.example.nhs.uk:8443"  # a trust's nginx on a non-default port
@@ -114,5 +114,8 @@ def test_the_running_servers_cli_ends_sessions_at_once(direct):
     assert not opens_ward(cookie)
     cookie = staff_cookie(direct.url, "sister", "a-brand-new-password")
     assert opens_ward(cookie)
+    screen = socketio.Client(reconnection=False)
+    screen.connect(direct.url, namespaces=[STAFF_NAMESPACE], auth={"ward": "7B"}, headers={"Cookie": cookie}, transports=["websocket"], wait_timeout=5)
     assert direct.cli_json("staff", "sign-out", "sister")["session_generation"] == 2
     assert not opens_ward(cookie)
+    wait_until(lambda: not screen.connected, what="the open ward screen to be closed")
