@@ -16,9 +16,10 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from server.app import socketio
 from server.limits import SignInGuard, SignInRefusal
 from server.storage import now_utc
-from shared.protocol import ProtocolError
+from shared.protocol import STAFF_NAMESPACE, ProtocolError
 
 ROLE_RANK = {"staff": 1, "sister": 2, "admin": 3}
 
@@ -43,6 +44,26 @@ def signed_in_staff() -> dict | None:
     if staff is None or session.get("generation") != staff.get("session_generation", 0):
         return None
     return staff
+
+
+def screens_of(username: str) -> str:
+    """The Socket.IO room holding every ward screen a member of staff has open."""
+    return "staff:" + username
+
+
+def close_screens_of(username: str) -> int:
+    """Disconnect the ward screens of someone whose sessions were just ended; they cannot reconnect."""
+    sids = [sid for sid, _ in socketio.server.manager.get_participants(STAFF_NAMESPACE, screens_of(username))]
+    for sid in sids:
+        socketio.server.disconnect(sid, namespace=STAFF_NAMESPACE)
+    return len(sids)
+
+
+def end_sessions(username: str) -> dict:
+    """Sign a member of staff out everywhere: older cookies are refused and open ward screens close."""
+    ended = current_app.extensions["wardpulse"].registry.end_sessions(username)
+    close_screens_of(ended["username"])
+    return ended
 
 
 def ward_for_viewer(requested: object, display_token: object = None) -> tuple[str, dict]:
@@ -158,8 +179,7 @@ def logout():
     every device (the safe choice for shared ward phones)."""
     staff = signed_in_staff()
     if staff is not None:
-        wards = current_app.extensions["wardpulse"]
-        wards.registry.end_sessions(staff["username"])
+        end_sessions(staff["username"])
     session.clear()
     return redirect(url_for("auth.login"))
 

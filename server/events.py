@@ -8,7 +8,7 @@ from flask import current_app, request, session
 from flask_socketio import ConnectionRefusedError, emit, join_room
 
 from server.app import socketio
-from server.auth import signed_in_staff, ward_for_viewer
+from server.auth import screens_of, signed_in_staff, ward_for_viewer
 from server.live import for_wall_display
 from server.alerts import AlertError
 from shared.protocol import (
@@ -108,6 +108,8 @@ def staff_connect(auth=None):
         raise _refuse(refusal) from None
     session["ward"], session["viewer"] = ward, viewer
     join_room(ward_room(ward, viewer["read_only"]))
+    if not viewer["read_only"]:
+        join_room(screens_of(viewer["name"]))  # closed when this person signs out anywhere
     snapshot = current_app.extensions["wardpulse"].snapshot(ward)
     emit(SNAPSHOT, for_wall_display(snapshot) if viewer["read_only"] else snapshot)
 

@@ -11,7 +11,7 @@ from wtforms import FloatField, PasswordField, SelectChoice, SelectField, String
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from server.alerts import DEFAULT_URGENT_PHRASES
-from server.auth import hash_password, requires, viewer_of
+from server.auth import end_sessions, hash_password, requires, viewer_of
 from server.qr import qr_svg
 from server.routes import answers_for_page, kiosk_config
 from server.storage import ROLES, AdminError
@@ -126,7 +126,7 @@ def admin(staff):
 def sign_out_everywhere(username, staff):
     """End every session of a staff account at once (a lost phone, a password seen by someone else)."""
     try:
-        ended = wards().registry.end_sessions(username)
+        ended = end_sessions(username)
     except AdminError:
         abort(404)
     flash(_("%(username)s is signed out on every device.", username=ended["username"]))

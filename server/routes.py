@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 import kiosk
 from server import spc
 from server.admin import run_command
-from server.auth import ward_for_viewer
+from server.auth import close_screens_of, ward_for_viewer
 from server.storage import AdminError, NotFound, StorageUnavailable
 from shared import protocol
 from shared.fft import ANSWERS
@@ -173,4 +173,6 @@ def control():
         from server.events import drop_kiosk
 
         result["dropped_sockets"] = drop_kiosk(result["id"])
+    if body.get("command") in ("set_password", "end_sessions"):
+        close_screens_of(result["username"])
     return jsonify({"ok": True, "result": result})

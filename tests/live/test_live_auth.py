@@ -6,10 +6,11 @@ from __future__ import annotations
 import time
 
 import pytest
+import requests
 import socketio
 
-from shared.protocol import KIOSK_NAMESPACE
-from support import LiveServer, device_at, try_sign_in
+from shared.protocol import KIOSK_NAMESPACE, STAFF_NAMESPACE
+from support import LiveServer, device_at, staff_cookie, try_sign_in, wait_until
 
 WRONG = "not-the-password"
 PUBLIC = "wardpulse.example.nhs.uk:8443"  # a trust's nginx on a non-default port
@@ -101,3 +102,20 @@ def test_behind_a_proxy_on_a_non_default_port_websockets_are_accepted_and_strang
         kiosk_through_proxy(proxied, token, "https://evil.example", host, forwarded)
     with pytest.raises(socketio.exceptions.ConnectionError):  # the port is part of the origin
         kiosk_through_proxy(proxied, token, "https://wardpulse.example.nhs.uk", host, forwarded)
+
+
+def test_the_running_servers_cli_ends_sessions_at_once(direct):
+    def opens_ward(cookie: str) -> bool:
+        return requests.get(direct.url + "/ward/7B", headers={"Cookie": cookie}, allow_redirects=False).status_code == 200
+
+    cookie = staff_cookie(direct.url, "sister")
+    assert opens_ward(cookie)
+    direct.cli("staff", "passwd", "sister", input="a-brand-new-password\n")
+    assert not opens_ward(cookie)
+    cookie = staff_cookie(direct.url, "sister", "a-brand-new-password")
+    assert opens_ward(cookie)
+    screen = socketio.Client(reconnection=False)
+    screen.connect(direct.url, namespaces=[STAFF_NAMESPACE], auth={"ward": "7B"}, headers={"Cookie": cookie}, transports=["websocket"], wait_timeout=5)
+    assert direct.cli_json("staff", "sign-out", "sister")["session_generation"] == 2
+    assert not opens_ward(cookie)
+    wait_until(lambda: not screen.connected, what="the open ward screen to be closed")

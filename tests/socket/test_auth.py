@@ -257,13 +257,24 @@ def test_an_admin_signs_someone_out_everywhere_from_the_staff_page(app, ward):
     assert admin.post("/admin/staff/nobody/sign-out").status_code == 404
 
 
-def test_a_ward_screen_with_an_old_cookie_cannot_connect_or_act(app, ward, socket_client):
+def test_sign_out_closes_the_ward_screens_open_with_that_session(app, ward, socket_client):
     phone, cookie = signed_in_cookie(app)
     screen = socket_client(STAFF_NAMESPACE, auth={"ward": "7B"}, flask_client=with_cookie(app, cookie))
-    assert screen.is_connected(STAFF_NAMESPACE)
-    alert_id = app.extensions["wardpulse"].alerts.alerts("7B")[0]["id"]
+    _, other = signed_in_cookie(app, "nurse")
+    colleague = socket_client(STAFF_NAMESPACE, auth={"ward": "7B"}, flask_client=with_cookie(app, other))
+    assert screen.is_connected(STAFF_NAMESPACE) and colleague.is_connected(STAFF_NAMESPACE)
     phone.post("/logout")
+    assert not screen.is_connected(STAFF_NAMESPACE)
+    assert colleague.is_connected(STAFF_NAMESPACE)
+    again = socket_client(STAFF_NAMESPACE, auth={"ward": "7B"}, flask_client=with_cookie(app, cookie))
+    assert not again.is_connected(STAFF_NAMESPACE)
+
+
+def test_a_ward_screen_whose_session_has_ended_cannot_act(app, ward, registry, socket_client):
+    _, cookie = signed_in_cookie(app)
+    screen = socket_client(STAFF_NAMESPACE, auth={"ward": "7B"}, flask_client=with_cookie(app, cookie))
+    registry.end_sessions("sister")  # straight in the registry: the screen is still connected
+    alert_id = app.extensions["wardpulse"].alerts.alerts("7B")[0]["id"]
     ack = screen.emit("acknowledge_alert", {"id": alert_id}, namespace=STAFF_NAMESPACE, callback=True)
     assert ack["ok"] is False and ack["error"] == "not_signed_in"
-    later = socket_client(STAFF_NAMESPACE, auth={"ward": "7B"}, flask_client=with_cookie(app, cookie))
-    assert not later.is_connected(STAFF_NAMESPACE)
+    assert app.extensions["wardpulse"].alerts.alerts("7B")[0]["status"] == "open"
