@@ -25,6 +25,7 @@ import click
 
 from server.admin import run_command
 from server.auth import hash_password
+from server.spreadsheet import inert_row
 from server.storage import (
     ROLES,
     AdminError,
@@ -310,10 +311,11 @@ def export(data_dir: Path, ward_code: str, fmt: str, month: str | None) -> None:
         for r in ratings:
             out.write(json.dumps({k: r.get(k) for k in EXPORT_FIELDS}) + "\n")
         return
-    writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS, extrasaction="ignore")
+    # JSONL is data for programs and stays as stored; CSV is for spreadsheets, so no cell may run.
+    writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS, extrasaction="ignore", quoting=csv.QUOTE_NONNUMERIC)
     writer.writeheader()
     for r in ratings:
-        writer.writerow(dict(r, follow_up=json.dumps(r["follow_up"]) if r.get("follow_up") is not None else ""))
+        writer.writerow(inert_row(dict(r, follow_up=json.dumps(r["follow_up"]) if r.get("follow_up") is not None else "")))
 
 
 # --------------------------------------------------------------------------- demo

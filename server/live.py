@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from server import alerts as lifecycle
 from server.limits import Limiter, MisuseGuard
 from server.picture import WardPicture
+from server.redact import redact_rating
 from server.storage import AlertStore, RatingJournal, Registry, StorageUnavailable, now_utc, storage_writable
 from server.trends import DEFAULT_P0, Baseline, TrendDetector, baseline_for, threshold_for
 from shared.protocol import ProtocolError, iso_utc, parse_utc, validate_rating
@@ -161,7 +162,8 @@ class WardServer:
         now = now or now_utc()
         channel = kiosk.get("channel", "kiosk")
         try:
-            rating = validate_rating(payload, now)
+            # Masked before anything else sees it: the fingerprint, the journal, screens, alerts, exports.
+            rating = redact_rating(validate_rating(payload, now))
             if kiosk["id"] in self._revoked:
                 raise ProtocolError("revoked_token")
             if channel == OWN_DEVICE:

