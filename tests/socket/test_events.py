@@ -6,7 +6,7 @@ import pytest
 
 from kiosk.client import make_rating
 from shared.protocol import KIOSK_NAMESPACE, RATING, STAFF_NAMESPACE
-from support import STAFF_PASSWORD
+from support import STAFF_PASSWORD, ack_body
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def test_kiosk_rating_is_acked_and_reaches_its_wards_screen(app, registry, ward,
     screen.get_received(STAFF_NAMESPACE)  # drop the snapshot
     rating = make_rating("very_good", comment="Thank you")
     ack = tablet.emit(RATING, rating, namespace=KIOSK_NAMESPACE, callback=True)
-    assert ack == {"ok": True, "id": rating["id"], "duplicate": False}
+    assert ack_body(ack) == {"ok": True, "id": rating["id"], "duplicate": False}
     events = screen.get_received(STAFF_NAMESPACE)
     assert [e["name"] for e in events] == ["rating"]
     item = events[0]["args"][0]
@@ -152,7 +152,7 @@ def test_a_full_disk_is_refused_retryably_shown_on_screens_and_recovers(app, reg
     assert app.extensions["wardpulse"].snapshot("7B")["status"]["storage_ok"] is False
 
     monkeypatch.undo()  # space is back
-    assert tablet.emit(RATING, rating, namespace=KIOSK_NAMESPACE, callback=True) == {"ok": True, "id": rating["id"], "duplicate": False}
+    assert ack_body(tablet.emit(RATING, rating, namespace=KIOSK_NAMESPACE, callback=True)) == {"ok": True, "id": rating["id"], "duplicate": False}
     events = screen.get_received(STAFF_NAMESPACE)
     assert [e["name"] for e in events] == ["rating", "status"]
     assert events[1]["args"][0]["storage_ok"] is True
