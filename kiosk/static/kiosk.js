@@ -272,6 +272,7 @@
       clockReading = fresh;
     }
     if (first) {
+      body.dataset.clock = "synced";
       restampUnknownTaps();
     }
     reportStatus();
@@ -887,7 +888,8 @@
       var fields = { device_time: new Date().toISOString() };
       if (!own) {
         var report = selfReport();
-        fields.waiting = report.waiting;
+        // A patient mid-way counts too: if the server turns this tablet away, that rating stays here.
+        fields.waiting = report.waiting + (session && !session.finished ? 1 : 0);
         fields.refused = report.refused;
       }
       callback(Object.assign(fields, auth));
