@@ -36,8 +36,9 @@ def tapped(rating: dict) -> datetime:
 
 
 def wait_synced(page) -> None:
-    """The page has read the server's clock."""
-    expect(page.locator("body")).to_have_attribute("data-clock", "synced")
+    """Online, and no longer unsure of the time (the page has read the server's clock)."""
+    wait_online(page)
+    page.wait_for_function("document.body.dataset.clock !== 'unknown'")
 
 
 def wait_drained(page, timeout: float = 15_000) -> None:
