@@ -105,9 +105,21 @@ def as_stored(payload: dict) -> dict:
     }
 
 
+def amendment_key(rating: dict) -> str:
+    """The ledger's key for a second version of a stored tap (the same id, answer and tap time, other words)."""
+    return f"{rating['id']} amended: {json.dumps(rating, sort_keys=True)}"
+
+
 def assert_store_holds_exactly(server: LiveServer, ledger: dict[str, dict]) -> None:
     exported = server.export()
-    stored = {r["id"]: {k: r[k] for k in ("id", "score", "tapped_at", "comment", "lang", "follow_up")} for r in exported}
+    stored = {}
+    for r in exported:
+        content = {k: r[k] for k in ("id", "score", "tapped_at", "comment", "lang", "follow_up")}
+        if r["amends"]:  # kept beside the first version, under an id of its own
+            content["id"] = r["amends"]
+            stored[amendment_key(content)] = content
+        else:
+            stored[r["id"]] = content
     assert len(stored) == len(exported), "an id is stored twice"
     assert stored == ledger
 
@@ -254,7 +266,7 @@ def encoded_size(payload) -> int:
 
 
 def check_valid(kiosk: Kiosk, ledger: dict, payload: dict) -> None:
-    """A valid rating is stored once: new, a duplicate of the same content, or a conflict with other content."""
+    """A valid rating is stored once: new, a duplicate of the same content, a second version of the same tap, or a conflict."""
     expected = as_stored(payload)
     ack = kiosk.send(payload)
     known = ledger.get(expected["id"])
@@ -263,6 +275,11 @@ def check_valid(kiosk: Kiosk, ledger: dict, payload: dict) -> None:
         ledger[expected["id"]] = expected
     elif known == expected:
         assert ack_body(ack) == {"ok": True, "id": expected["id"], "duplicate": True}, (payload, ack)
+    elif (known["score"], known["tapped_at"]) == (expected["score"], expected["tapped_at"]):
+        # The same tap with other words (a draft, then the finished rating): kept beside the first.
+        key = amendment_key(expected)
+        assert ack_body(ack) == {"ok": True, "id": expected["id"], "duplicate": key in ledger}, (payload, ack)
+        ledger[key] = expected
     else:
         assert_refused(ack, "conflict")
 
