@@ -918,6 +918,15 @@
       if (!own && code && ENROLL_ERRORS.indexOf(code) !== -1) {
         socket.disconnect();
         notEnrolled(err.data.message || code);
+        if (code === "revoked_token") {
+          // Knock again now and then: each refused attempt tells the server what this tablet
+          // holds, so the kiosks page still shows it after the server restarts.
+          window.setTimeout(function () {
+            if (!socket.connected) {
+              socket.connect();
+            }
+          }, RECONNECT_MAX_MS);
+        }
         return;
       }
       // A refusal by the server (rather than a network failure) is not retried by socket.io
