@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
+import requests
 
 from browser_helpers import (
     OUTBOX_KEY,
@@ -23,7 +25,7 @@ from browser_helpers import (
     with_short_timers,
 )
 
-from support import kiosk_socket
+from support import kiosk_socket, staff_cookie
 
 pytestmark = pytest.mark.browser
 expect = require("playwright.sync_api", "browser tests").expect
@@ -185,6 +187,12 @@ def test_refused_rating_is_kept_aside_with_its_reason_without_blocking_the_ones_
     refused = json.loads(page.evaluate(f"localStorage.getItem({json.dumps(OUTBOX_KEY + '.refused')})"))
     assert [(r["id"], r["score"], r["error"]) for r in refused] == [(clash["id"], "very_poor", "conflict")]
     assert any("conflict" in w for w in warnings), warnings
+
+    # The admin kiosks page shows what the tablet gave up on, with the reason.
+    live_server.add_staff("admin", role="admin")
+    html = requests.get(live_server.url + "/admin/ward/7B/kiosks", headers={"Cookie": staff_cookie(live_server.url, "admin")}, timeout=10).text
+    row = re.search(rf'<tr data-kiosk-id="{kiosk["kiosk_id"]}".*?</tr>', html, re.S).group(0)
+    assert "1 refused rating" in row and clash["id"] in row and "already used for a different answer" in row, row
 
 
 def test_rating_ids_are_uuid4_even_without_a_secure_context(live_server, page):
