@@ -70,6 +70,7 @@ def test_rating_tapped_while_the_server_is_down_arrives_exactly_once(live_server
     page = pages.new(service_workers="block")
     kiosk = live_server.add_kiosk()
     enroll(page, kiosk)
+    page.wait_for_function("document.body.dataset.clock === 'synced'")  # it has read the server's clock
     # A kiosk browser keeps the page it has; stand in for its cache so a reload works mid-outage.
     cached = {}
     for url in page.evaluate(
