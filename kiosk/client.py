@@ -9,15 +9,31 @@ import json
 import logging
 import sqlite3
 import threading
+import time
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Callable
 
 import socketio
 
-from shared.protocol import KIOSK_NAMESPACE, RATING, RETRY_LATER, iso_utc
+from shared.protocol import (
+    CLOCK,
+    CLOCK_SYNCED,
+    CLOCK_UNKNOWN,
+    KIOSK_NAMESPACE,
+    KIOSK_STATUS,
+    RATING,
+    RETRY_LATER,
+    clock_offset_ms,
+    iso_utc,
+    parse_utc,
+)
 
 log = logging.getLogger(__name__)
+
+# A clock reading is kept until a closer one (shorter round trip) comes, or it is this old.
+READING_KEEP_SECONDS = 600
 
 # Refusals that no resend can fix: the device must be enrolled again.
 FATAL_CONNECT_ERRORS = {"missing_token", "unknown_token", "revoked_token"}
@@ -68,9 +84,56 @@ class Outbox:
         self._db.close()
 
 
-def make_rating(score: str, comment: str | None = None, follow_up: dict | None = None, tapped_at: datetime | None = None) -> dict:
-    """A rating as a tablet makes it at the moment of the tap."""
-    rating = {"id": str(uuid.uuid4()), "score": score, "tapped_at": iso_utc(tapped_at or datetime.now(timezone.utc))}
+def device_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class ServerClock:
+    """The server's clock as this kiosk last read it, carried forward on the monotonic clock,
+    so a change of the kiosk's own clock between readings moves no tap."""
+
+    def __init__(self, device_clock: Callable[[], datetime] = device_now):
+        self.device_clock = device_clock
+        self._reading: tuple[datetime, float, int] | None = None  # (server time, monotonic moment, round trip ms)
+
+    def read(self, server_time: str, sent: float, received: float, device_time: datetime) -> None:
+        """Take a reading from a request sent at monotonic `sent` (device clock `device_time`) and answered at `received`."""
+        offset, rtt = clock_offset_ms(sent, received, parse_utc(server_time), device_time)
+        if self._reading is None or rtt <= self._reading[2] + 100 or received - self._reading[1] > READING_KEEP_SECONDS:
+            middle = (received - sent) / 2
+            self._reading = (device_time + timedelta(seconds=middle, milliseconds=offset), sent + middle, rtt)
+
+    def now(self) -> datetime | None:
+        """The server's time now, or None if it was never read."""
+        if self._reading is None:
+            return None
+        server_at, mono, _ = self._reading
+        return server_at + timedelta(seconds=time.monotonic() - mono)
+
+    def offset_ms(self) -> int | None:
+        """The server's clock minus this kiosk's, in ms, or None if never read."""
+        server = self.now()
+        return None if server is None else round((server - self.device_clock()).total_seconds() * 1000)
+
+    def stamp(self) -> dict:
+        """A tap's time fields: on the server's clock with the device's reading and the offset, or the device's own, said so."""
+        device = self.device_clock()
+        server = self.now()
+        if server is None:
+            return {"tapped_at": iso_utc(device), "device_time": iso_utc(device), "clock": CLOCK_UNKNOWN}
+        offset = round((server - device).total_seconds() * 1000)
+        return {"tapped_at": iso_utc(server), "device_time": iso_utc(device), "clock_offset_ms": offset, "clock": CLOCK_SYNCED}
+
+
+def make_rating(
+    score: str, comment: str | None = None, follow_up: dict | None = None, tapped_at: datetime | None = None, clock: ServerClock | None = None
+) -> dict:
+    """A rating as a tablet makes it at the moment of the tap (stamped by `clock` unless a tap time is given)."""
+    rating = {"id": str(uuid.uuid4()), "score": score}
+    if tapped_at is None and clock is not None:
+        rating.update(clock.stamp())
+    else:
+        rating["tapped_at"] = iso_utc(tapped_at or datetime.now(timezone.utc))
     if comment:
         rating["comment"] = comment
     if follow_up is not None:
@@ -81,11 +144,14 @@ def make_rating(score: str, comment: str | None = None, follow_up: dict | None =
 class KioskClient:
     """Taps go into the outbox first, then to the server; each leaves the outbox only when acked."""
 
-    def __init__(self, url: str, token: str, outbox_path: str | Path, ack_timeout: float = 10.0):
+    def __init__(
+        self, url: str, token: str, outbox_path: str | Path, ack_timeout: float = 10.0, device_clock: Callable[[], datetime] = device_now
+    ):
         self.url = url
         self.token = token
         self.outbox = Outbox(outbox_path)
         self.ack_timeout = ack_timeout
+        self.clock = ServerClock(device_clock)
         self.acked = 0
         self.duplicates = 0
         self.refusal: dict | None = None  # set when the server refuses this device
@@ -106,7 +172,7 @@ class KioskClient:
 
     def tap(self, score: str, comment: str | None = None, follow_up: dict | None = None, tapped_at: datetime | None = None) -> dict:
         """Record a tap durably on this kiosk and queue it for the server."""
-        rating = make_rating(score, comment, follow_up, tapped_at)
+        rating = make_rating(score, comment, follow_up, tapped_at, self.clock)
         self.outbox.put(rating)
         self._wake.set()
         return rating
@@ -115,6 +181,11 @@ class KioskClient:
         """Block until the outbox is empty (True) or the timeout passes (False)."""
         with self._drained:
             return self._drained.wait_for(lambda: len(self.outbox) == 0, timeout)
+
+    @property
+    def clock_offset_ms(self) -> int | None:
+        """The server's clock minus this kiosk's, as last measured (None before the first connection)."""
+        return self.clock.offset_ms()
 
     @property
     def connected(self) -> bool:
@@ -132,6 +203,27 @@ class KioskClient:
         self.outbox.close()
 
     # -- internals
+    def _sync_clock(self) -> None:
+        """Time a request to the server to read its clock, then tell the server how this kiosk stands."""
+        device_time, sent = self.clock.device_clock(), time.monotonic()
+        try:
+            ack = self.sio.call(CLOCK, {}, namespace=KIOSK_NAMESPACE, timeout=self.ack_timeout)
+            received = time.monotonic()
+            if isinstance(ack, dict) and ack.get("server_time"):
+                self.clock.read(ack["server_time"], sent, received, device_time)
+            self._report()
+        except (socketio.exceptions.TimeoutError, socketio.exceptions.BadNamespaceError, socketio.exceptions.DisconnectedError):
+            pass  # the next connection reads it
+
+    def _report(self) -> None:
+        """Tell the server what waits here, the clock offset and what was given up on (the admin kiosks page shows it)."""
+        refused = [
+            {"id": r["rating"]["id"], "score": r["rating"]["score"], "tapped_at": r["rating"]["tapped_at"], "error": r["ack"].get("error")}
+            for r in self.outbox.refused()
+        ]
+        report = {"waiting": len(self.outbox), "clock_offset_ms": self.clock.offset_ms(), "refused": refused}
+        self.sio.emit(KIOSK_STATUS, report, namespace=KIOSK_NAMESPACE)
+
     def _on_connect_error(self, data=None):
         refusal = data.get("data") if isinstance(data, dict) else None
         if isinstance(refusal, dict) and refusal.get("error") in FATAL_CONNECT_ERRORS:
@@ -143,7 +235,9 @@ class KioskClient:
             self.sio.connect(
                 self.url,
                 namespaces=[KIOSK_NAMESPACE],
-                auth={"token": self.token},
+                # The device's clock and what waits here, read at each attempt: a refused (revoked)
+                # kiosk still tells the admin page what it holds.
+                auth=lambda: {"token": self.token, "device_time": iso_utc(self.clock.device_clock()), "waiting": len(self.outbox)},
                 transports=["websocket"],
                 wait_timeout=5,
             )
@@ -156,6 +250,8 @@ class KioskClient:
                 return
             if not self.sio.connected:
                 self._connect()
+                if self.connected:
+                    self._sync_clock()
             if self.connected:
                 self._send_pending()
             self._wake.wait(timeout=0.5 if len(self.outbox) else 2.0)
@@ -179,5 +275,6 @@ class KioskClient:
             else:
                 log.warning("rating %s refused: %s", rating["id"], ack)
                 self.outbox.refuse(rating, ack)
+                self._report()
             with self._drained:
                 self._drained.notify_all()

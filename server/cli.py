@@ -39,6 +39,8 @@ from server.storage import (
 SERVER_INFO = "server.json"
 CONTROL_TOKEN = "control.token"
 EXPORT_FIELDS = ("id", "ward", "score", "tapped_at", "received_at", "comment", "lang", "follow_up", "kiosk_id", "channel", "misuse")
+# How each tap time was made and placed, a second version of a tap, a follow-up let through a flood (see README).
+EXPORT_FIELDS += ("clock", "device_time", "clock_offset_ms", "clock_corrected", "clock_unknown", "tapped_at_sent", "amends", "flood")
 
 
 def emit_result(as_json: bool, result: dict, human: str) -> None:

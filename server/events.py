@@ -9,11 +9,13 @@ from flask_socketio import ConnectionRefusedError, emit, join_room
 
 from server.app import socketio
 from server.auth import screens_of, signed_in_staff, ward_for_viewer
-from server.live import for_wall_display
+from server.live import OWN_DEVICE, for_wall_display, tablet_report
+from server.storage import now_utc
 from server.alerts import AlertError
 from shared.protocol import (
     ACKNOWLEDGE_ALERT,
     ALERT,
+    CLOCK,
     KIOSK_NAMESPACE,
     KIOSK_STATUS,
     RATING,
@@ -22,6 +24,8 @@ from shared.protocol import (
     STAFF_NAMESPACE,
     STATUS,
     ProtocolError,
+    handshake_offset_ms,
+    iso_utc,
 )
 
 log = logging.getLogger(__name__)
@@ -61,10 +65,16 @@ def kiosk_connect(auth=None):
         else:
             kiosk = wards.kiosk_for_token(auth.get("token"))
     except ProtocolError as refusal:
+        if refusal.code == "revoked_token":
+            wards.kiosk_refused(auth.get("token"), auth)  # what it still holds, for the admin page
         raise _refuse(refusal) from None
+    # The tablet's clock as it connected: a rough offset (no round trip) until it measures its own.
+    kiosk["clock_offset_ms"] = handshake_offset_ms(auth.get("device_time"), now_utc())
     session["kiosk"] = kiosk  # per-connection copy, never sent back as a cookie
     join_room(kiosk_room(kiosk["id"]))
     wards.kiosk_connected(kiosk["id"], +1)
+    if kiosk.get("channel") != OWN_DEVICE:
+        wards.kiosk_report(kiosk["id"], dict(auth, clock_offset_ms=kiosk["clock_offset_ms"]))
 
 
 @socketio.on("disconnect", namespace=KIOSK_NAMESPACE)
@@ -76,9 +86,17 @@ def kiosk_disconnect(*_reason):
 
 @socketio.on(KIOSK_STATUS, namespace=KIOSK_NAMESPACE)
 def kiosk_status(payload=None):
-    """A tablet reports how many ratings wait in its outbox."""
-    waiting = payload.get("waiting") if isinstance(payload, dict) else None
-    current_app.extensions["wardpulse"].kiosk_waiting(session["kiosk"]["id"], waiting)
+    """A tablet reports its outbox size, its measured clock offset and the ratings it gave up on."""
+    update = tablet_report(payload)
+    if "clock_offset_ms" in update:
+        session["kiosk"]["clock_offset_ms"] = update["clock_offset_ms"]
+    current_app.extensions["wardpulse"].kiosk_report(session["kiosk"]["id"], update)
+
+
+@socketio.on(CLOCK, namespace=KIOSK_NAMESPACE)
+def kiosk_clock(*_payload):
+    """A tablet times this request to learn the server's clock; the ack carries it."""
+    return {"server_time": iso_utc(now_utc())}
 
 
 @socketio.on(RATING, namespace=KIOSK_NAMESPACE)
@@ -89,6 +107,7 @@ def kiosk_rating(payload=None, *extra):
     wards = current_app.extensions["wardpulse"]
     trouble_before = wards.storage_problem
     ack, item, raised = wards.receive_rating(session["kiosk"], payload)
+    ack["server_time"] = iso_utc(now_utc())  # every ack is also a reading of the server's clock
     if item is not None:
         emit_to_ward(RATING, item)
     for alert in raised:

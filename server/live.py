@@ -6,6 +6,7 @@ Socket handlers and views call this; it never touches Flask or Socket.IO itself.
 from __future__ import annotations
 
 import threading
+import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Callable
@@ -13,11 +14,11 @@ from zoneinfo import ZoneInfo
 
 from server import alerts as lifecycle
 from server.limits import Limiter, MisuseGuard
-from server.picture import WardPicture
+from server.picture import WardPicture, counted
 from server.redact import redact_rating
-from server.storage import AlertStore, RatingJournal, Registry, StorageUnavailable, now_utc, storage_writable
+from server.storage import AlertStore, Conflict, RatingJournal, Registry, StorageUnavailable, fingerprint, now_utc, storage_writable
 from server.trends import DEFAULT_P0, Baseline, TrendDetector, baseline_for, threshold_for
-from shared.protocol import ProtocolError, iso_utc, parse_utc, validate_rating
+from shared.protocol import CLOCK_FLAG_MS, CLOCK_UNKNOWN_MARK, MAX_OFFSET_MS, ProtocolError, iso_utc, parse_utc, validate_rating
 
 # Fields of a stored rating that staff screens never need.
 _PRIVATE = {"fingerprint"}
@@ -29,6 +30,13 @@ FOLD_BEFORE = timedelta(days=8)
 OWN_DEVICE = "own_device"  # the channel of a patient's own phone, from the bedside poster
 OWN_DEVICE_PER_HOUR = 3  # per phone: one stay, one or two opinions
 OWN_DEVICE_WARD_PER_HOUR = 120  # per ward, all phones together: a bound on anyone scripting the poster link
+# The rest of a tap already stored (a second version with more words): its own record, derived id.
+AMENDMENT_IDS = uuid.UUID("6f0c1f4e-6a57-4d1e-9a55-2b7c0e7d3a11")
+
+
+def judged_for_misuse(rating: dict) -> bool:
+    """Misuse is judged by tap time, so only taps whose time the tablet knew (and tablets, not phones)."""
+    return rating["channel"] != OWN_DEVICE and not rating.get(CLOCK_UNKNOWN_MARK) and not rating.get("amends")
 
 
 # What patients wrote and where they are: for signed-in staff only, never a corridor wall display.
@@ -46,6 +54,34 @@ def for_wall_display(payload: dict) -> dict:
     if payload.get("kind") == "comment":  # the matched phrase is the patient's word too
         hidden["summary"], hidden["detail"] = lifecycle.comment_summary(None), {}
     return dict(payload, **hidden, words_hidden=any(payload.get(k) for k in _PATIENT_WORDS))
+
+
+REPORTED_REFUSALS = 20  # the newest ratings a tablet gave up on, as it reports them
+_REPORTED_FIELDS = ("id", "score", "tapped_at", "error")
+
+
+def clock_off(offset_ms: object) -> bool:
+    return isinstance(offset_ms, int) and abs(offset_ms) > CLOCK_FLAG_MS
+
+
+def tablet_report(report: object) -> dict:
+    """The parts of a tablet's self-report that make sense; anything else is ignored, never an error."""
+    report = report if isinstance(report, dict) else {}
+    update: dict = {}
+    waiting = report.get("waiting")
+    if isinstance(waiting, int) and not isinstance(waiting, bool) and 0 <= waiting < 1_000_000:
+        update["waiting"] = waiting
+    offset = report.get("clock_offset_ms")
+    if isinstance(offset, int) and not isinstance(offset, bool) and abs(offset) <= MAX_OFFSET_MS:
+        update["clock_offset_ms"] = offset
+    refused = report.get("refused")
+    if isinstance(refused, list):
+        update["refused"] = [
+            {k: str(item.get(k, ""))[:64] for k in _REPORTED_FIELDS}
+            for item in refused[-REPORTED_REFUSALS:]
+            if isinstance(item, dict)
+        ]
+    return update
 
 
 def tap_order(rating: dict) -> tuple[str, str]:
@@ -163,22 +199,16 @@ class WardServer:
         channel = kiosk.get("channel", "kiosk")
         try:
             # Masked before anything else sees it: the fingerprint, the journal, screens, alerts, exports.
-            rating = redact_rating(validate_rating(payload, now))
+            rating = redact_rating(validate_rating(payload, now, kiosk.get("clock_offset_ms")))
             if kiosk["id"] in self._revoked:
                 raise ProtocolError("revoked_token")
-            if channel == OWN_DEVICE:
-                self._check_own_device(kiosk, now, rating.follow_up is not None)
+            flood = self._check_own_device(kiosk, now, rating.follow_up is not None) if channel == OWN_DEVICE else False
+            record = dict(rating.record(), ward=kiosk["ward"], kiosk_id=kiosk["id"], channel=channel, received_at=iso_utc(now))
+            if flood:
+                record["flood"] = True
             # Own phones are rate-limited instead: a burst there is refused, not stored.
-            misuse = channel != OWN_DEVICE and self._misuse.is_misuse(kiosk["id"], parse_utc(rating.tapped_at))
-            record = dict(
-                rating.fields(),
-                ward=kiosk["ward"],
-                kiosk_id=kiosk["id"],
-                channel=channel,
-                received_at=iso_utc(now),
-                misuse=misuse,
-            )
-            new = self.journal.add(record, rating.fields())
+            record["misuse"] = judged_for_misuse(record) and self._misuse.is_misuse(kiosk["id"], parse_utc(record["tapped_at"]))
+            new, record = self._store(record, rating.fields())
         except ProtocolError as refusal:
             return refusal.as_ack(), None, []
         except StorageUnavailable as problem:
@@ -203,16 +233,37 @@ class WardServer:
                 return ack, item, []
         return ack, item, [self.alert_view(a) for a in raised]
 
-    def _check_own_device(self, kiosk: dict, now: datetime, asks_for_someone: bool) -> None:
-        # A patient asking for someone to come is never turned away by the per-phone limit.
-        limits = [(self._own_ward_limit, kiosk["ward"])]
-        if not asks_for_someone:
-            limits.append((self._own_device_limit, kiosk["device"]))
-        for limiter, key in limits:
-            if not limiter.allowed(key, now):
-                raise ProtocolError("rate_limited")
+    def _store(self, record: dict, fields: dict) -> tuple[bool, dict]:
+        """Journal a rating; (new, what was stored). A second version of a stored tap is kept beside it.
+
+        Two versions of one tap (the same id, answer and tap time, different words: a draft sent by
+        another tab, then the patient's finished rating) are both kept: the later one as its own
+        record whose id is derived from the first and its content, marked `amends`, so it raises its
+        own alerts but the tap is counted once. A resend of either is a duplicate.
+        """
+        try:
+            return self.journal.add(record, fields), record
+        except Conflict as conflict:
+            if not conflict.same_tap:
+                raise
+        first = record["id"]
+        amendment_id = str(uuid.uuid5(AMENDMENT_IDS, f"{first}:{fingerprint(fields)}"))
+        record = dict(record, id=amendment_id, amends=first, misuse=False)
+        return self.journal.add(record, dict(fields, id=amendment_id)), record
+
+    def _check_own_device(self, kiosk: dict, now: datetime, asks_for_someone: bool) -> bool:
+        """Refuse an own-phone rating over its limits; True if it is let through during a flood.
+
+        A patient asking for someone to come is never turned away: over the limits (someone
+        scripting the poster link), it is stored marked as arriving in a flood, and alerted.
+        """
+        limits = [(self._own_ward_limit, kiosk["ward"]), (self._own_device_limit, kiosk["device"])]
+        over = [not limiter.allowed(key, now) for limiter, key in limits]
+        if any(over) and not asks_for_someone:
+            raise ProtocolError("rate_limited")
         for limiter, key in limits:
             limiter.hit(key, now)
+        return over[0]
 
     def _take_in(self, rating: dict) -> None:
         """Add a stored rating to the ward's picture, the misuse guard and its kiosk's daily tally."""
@@ -220,18 +271,18 @@ class WardServer:
         self._picture(ward).add(rating)
         self._newest_tap[ward] = max(self._newest_tap.get(ward, ""), rating["tapped_at"])
         tapped = parse_utc(rating["tapped_at"])
-        if rating["channel"] != OWN_DEVICE:
+        if judged_for_misuse(rating):
             self._misuse.record(rating["kiosk_id"], tapped)
         day = self._picture(ward).local_day(tapped).isoformat()
         tally = self._kiosk_days.setdefault((rating["kiosk_id"], day), {"ratings": 0, "misuse": 0})
-        tally["ratings"] += 1
+        tally["ratings"] += not rating.get("amends")
         tally["misuse"] += bool(rating.get("misuse"))
 
     def _judge(self, rating: dict, now: datetime) -> list[dict]:
         """Alerts this rating raises: a trend crossing the line, a follow-up request, an urgent comment."""
         ward, raised = rating["ward"], []
         stamp = iso_utc(now)
-        if not rating.get("misuse"):
+        if counted(rating):
             alarm = self._detector(ward, now).observe(rating["id"], rating["tapped_at"], rating["score"])
             if alarm:
                 detail = {"negatives": alarm.negatives, "counted": alarm.counted, "p0": alarm.p0, "b": alarm.b, "h": alarm.h}
@@ -287,18 +338,38 @@ class WardServer:
 
     # ------------------------------------------------------------------ kiosks seen from the admin page
 
+    def _presence_of(self, kiosk_id: str) -> dict:
+        return self._presence.setdefault(
+            kiosk_id, {"sockets": 0, "last_seen": None, "waiting": None, "clock_offset_ms": None, "refused": []}
+        )
+
     def kiosk_connected(self, kiosk_id: str, sockets: int) -> None:
         with self._lock:
-            presence = self._presence.setdefault(kiosk_id, {"sockets": 0, "last_seen": None, "waiting": None})
+            presence = self._presence_of(kiosk_id)
             presence["sockets"] = max(0, presence["sockets"] + sockets)
             presence["last_seen"] = iso_utc(now_utc())
 
-    def kiosk_waiting(self, kiosk_id: str, waiting: object) -> None:
-        """The tablet reports how many ratings sit in its outbox (staff see it on the kiosk list)."""
-        if isinstance(waiting, int) and not isinstance(waiting, bool) and 0 <= waiting < 1_000_000:
+    def kiosk_report(self, kiosk_id: str, report: dict) -> None:
+        """What a tablet says about itself (outbox size, clock offset, ratings it gave up on), for the admin page.
+
+        Also taken from a revoked tablet's refused connection, so an admin sees what it still holds.
+        """
+        update = tablet_report(report)
+        if update:
             with self._lock:
-                self._presence.setdefault(kiosk_id, {"sockets": 0, "last_seen": None, "waiting": None})["waiting"] = waiting
+                self._presence_of(kiosk_id).update(update)
                 self._seen(kiosk_id, now_utc())
+
+    def kiosk_refused(self, token: object, report: dict) -> None:
+        """A revoked tablet tried to connect: keep what it says it holds, then it is refused."""
+        kiosk = self.registry.device_by_token("kiosks", token) if isinstance(token, str) and token else None
+        if kiosk is not None:
+            self.kiosk_report(kiosk["id"], report)
+
+    def clocks_off(self) -> int:
+        """How many tablets last reported a clock more than CLOCK_FLAG_MS away from the server's."""
+        with self._lock:
+            return sum(clock_off(p.get("clock_offset_ms")) for p in self._presence.values())
 
     def _seen(self, kiosk_id: str, now: datetime) -> None:
         if kiosk_id in self._presence:
@@ -311,6 +382,7 @@ class WardServer:
         with self._lock:
             for kiosk in self.registry.kiosks(ward):
                 presence = self._presence.get(kiosk["id"], {})
+                offset = presence.get("clock_offset_ms")
                 tally = self._kiosk_days.get((kiosk["id"], today), {"ratings": 0, "misuse": 0})
                 rows.append({
                     "id": kiosk["id"],
@@ -321,6 +393,9 @@ class WardServer:
                     "waiting": presence.get("waiting"),
                     "ratings_today": tally["ratings"],
                     "misuse_today": tally["misuse"],
+                    "clock_offset_ms": offset,
+                    "clock_off": clock_off(offset),
+                    "refused": presence.get("refused", []),
                 })
         return rows
 

@@ -16,6 +16,7 @@ from server.qr import qr_svg
 from server.routes import answers_for_page, kiosk_config
 from server.storage import ROLES, AdminError
 from shared.fft import QUESTION
+from shared.protocol import ERRORS
 
 bp = Blueprint("manage", __name__)
 
@@ -157,6 +158,7 @@ def kiosks(code, staff):
         "kiosks.html",
         ward=record,
         kiosks=wards().kiosks_overview(record["code"]),
+        refusal_reasons=ERRORS,
         form=form,
         enrollment=enrollment,
         viewer=viewer_of(staff),

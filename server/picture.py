@@ -29,6 +29,11 @@ def fft_stats(counts: Counter, day: date) -> dict:
     }
 
 
+def counted(rating: dict) -> bool:
+    """Whether a stored rating counts in the ward's numbers: misuse and the rest of an already-counted tap do not."""
+    return not rating.get("misuse") and not rating.get("amends")
+
+
 class WardPicture:
     """Counts per local day and the newest ratings (by tap time) for one ward."""
 
@@ -43,8 +48,8 @@ class WardPicture:
         return moment.astimezone(self.tz).date()
 
     def add(self, rating: dict) -> None:
-        """Take in a stored rating; ratings marked as misuse stay out of the counts."""
-        if not rating.get("misuse"):
+        """Take in a stored rating; ratings marked as misuse, or amending a counted tap, stay out of the counts."""
+        if counted(rating):
             day = self.local_day(parse_utc(rating["tapped_at"]))
             if day not in self._by_day and len(self._by_day) >= KEEP_DAYS:
                 del self._by_day[min(self._by_day)]

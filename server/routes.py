@@ -40,7 +40,9 @@ def answers_for_page() -> list[dict]:
 @bp.get("/healthz")
 def healthz():
     ok, reason = current_app.extensions["wardpulse"].storage_writable()
-    body = {"ok": ok, "storage": reason, "protocol": protocol.PROTOCOL_VERSION}
+    wards = current_app.extensions["wardpulse"]
+    # Kiosks whose clock is more than a minute off: their taps are placed on the server's clock.
+    body = {"ok": ok, "storage": reason, "protocol": protocol.PROTOCOL_VERSION, "kiosk_clocks_off": wards.clocks_off()}
     return jsonify(body), (200 if ok else 503)
 
 
@@ -67,6 +69,7 @@ def kiosk_config() -> dict:
         "token_key": "wardpulse.kiosk.token",
         "outbox_key": "wardpulse.kiosk.outbox",
         "status_event": protocol.KIOSK_STATUS,
+        "clock_event": protocol.CLOCK,
         "retry_errors": sorted(protocol.RETRY_LATER),
         "pause_seconds": 3,  # after each thank-you: one person cannot tap faster than this
     }

@@ -170,6 +170,19 @@ def fingerprint(fields: dict) -> str:
     return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:32]
 
 
+def tap_key(fields: dict) -> str:
+    """The tap itself (answer and tap time as the tablet sent them), without what was added after it."""
+    return f"{fields['score']}|{fields.get('tapped_at_sent') or fields['tapped_at']}"
+
+
+class Conflict(ProtocolError):
+    """A rating id already stored with other content; `same_tap` if only the words after the tap differ."""
+
+    def __init__(self, same_tap: bool):
+        super().__init__("conflict")
+        self.same_tap = same_tap
+
+
 def partition(ward: str, tapped_at: str) -> tuple[str, str]:
     return ward, tapped_at[:7]
 
@@ -235,8 +248,8 @@ class RatingJournal:
         # Under eventlet the entry point passes tpool.execute so fsync runs on a real thread.
         self._offload = offload or (lambda fn, *args: fn(*args))
         self._lock = threading.Lock()
-        self._known: dict[str, str] = {}  # rating id -> fingerprint
-        self._pending: dict[str, tuple[str, _Batch]] = {}  # rating id -> (fingerprint, its batch)
+        self._known: dict[str, tuple[str, str]] = {}  # rating id -> (fingerprint, tap key)
+        self._pending: dict[str, tuple[tuple[str, str], _Batch]] = {}  # rating id -> ((fingerprint, tap key), its batch)
         self._open = _Batch()  # where ratings gather while another batch is being written
         self._writing = False
         self._files: dict[tuple[str, str], object] = {}
@@ -249,30 +262,29 @@ class RatingJournal:
             for path in sorted(self.root.glob(f"*/{month}.jsonl")):
                 repair_journal(path)
                 for record in read_journal(path):
-                    self._known[record["id"]] = record["fingerprint"]
+                    self._known[record["id"]] = (record["fingerprint"], tap_key(record))
                     recent.append(record)
         return recent
 
     def add(self, record: dict, fields: dict) -> bool:
         """Store a rating durably; True if new, False if this id was already stored with the same content.
 
-        Raises ProtocolError("conflict") for a reused id with other content, StorageUnavailable on disk failure.
+        Raises Conflict for a reused id with other content, StorageUnavailable on disk failure.
         """
-        fp = fingerprint(fields)
+        fp = (fingerprint(fields), tap_key(fields))
         with self._lock:
             known = self._known.get(record["id"])
-            if known is not None:
-                if known != fp:
-                    raise ProtocolError("conflict")
+            if known is None and record["id"] in self._pending:  # a resend while the first copy waits for its fsync
+                known, batch = self._pending[record["id"]]
+            if known is not None and known[0] != fp[0]:
+                raise Conflict(same_tap=known[1] == fp[1])
+            if record["id"] in self._known:
                 return False
-            if record["id"] in self._pending:  # a resend while the first copy waits for its fsync
-                pending_fp, batch = self._pending[record["id"]]
-                if pending_fp != fp:
-                    raise ProtocolError("conflict")
+            if record["id"] in self._pending:
                 new = False
             else:
                 batch, new = self._open, True
-                batch.records.append(dict(record, fingerprint=fp))
+                batch.records.append(dict(record, fingerprint=fp[0]))
                 self._pending[record["id"]] = (fp, batch)
                 if not self._writing:
                     self._writing = True
@@ -311,7 +323,7 @@ class RatingJournal:
                 for record in batch.records:
                     del self._pending[record["id"]]
                     if error is None:
-                        self._known[record["id"]] = record["fingerprint"]
+                        self._known[record["id"]] = (record["fingerprint"], tap_key(record))
                 batch.error = error
                 if self._open.records:
                     self._take_turn()

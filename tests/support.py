@@ -13,7 +13,7 @@ import pytest
 import socketio
 
 from server.soak import WardProcess
-from shared.protocol import KIOSK_NAMESPACE, STAFF_NAMESPACE
+from shared.protocol import KIOSK_NAMESPACE, STAFF_NAMESPACE, parse_utc
 
 STAFF_PASSWORD = "correct-horse-battery"
 CHROMIUM = Path(os.environ.get("WARDPULSE_CHROMIUM", "/usr/bin/chromium"))
@@ -80,6 +80,12 @@ class LiveServer(WardProcess):
     def export(self, ward: str = "7B") -> list[dict]:
         out = self.cli("export", "--ward", ward, "--format", "jsonl").stdout
         return [json.loads(line) for line in out.splitlines() if line]
+
+
+def ack_body(ack: dict) -> dict:
+    """A rating's ack without the server's clock reading it carries (checked to be a UTC time)."""
+    assert isinstance(ack, dict) and parse_utc(ack.get("server_time")), ack
+    return {k: v for k, v in ack.items() if k != "server_time"}
 
 
 def kiosk_socket(url: str, token: str, **client_options) -> socketio.Client:

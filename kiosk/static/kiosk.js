@@ -4,7 +4,20 @@
  * steps follow (a comment, then "would you like someone to talk to you?" and where they are);
  * after the last one the rating goes into the outbox in localStorage and the outbox is drained
  * over Socket.IO, one rating at a time, oldest tap first, each removed only once the server acks it
- * as stored. The patient never sees an error.
+ * as stored. The patient never sees an error; a rating the server refuses for good goes to a small
+ * "refused" list the tablet reports to the admin kiosks page, never silently away.
+ *
+ * Tap times are on the server's clock: a ward tablet often has no time server and a wrong clock.
+ * The page times a request to the server whenever it connects (and reads the server's time in
+ * every ack), and keeps that reading against performance.now(), a clock that a change of the
+ * tablet's own clock does not move. Each tap carries the corrected time, the tablet's own clock
+ * reading and the offset used; a page that has not reached the server yet says its clock is
+ * "unknown", and its waiting taps are restamped once it does.
+ *
+ * localStorage is shared by every tab of the kiosk: the outbox is one list, but each tab keeps its
+ * own draft, and another tab adopts a draft only once the tab that made it is gone. When storage
+ * fails (full), the copy in memory is the outbox: the page keeps sending from it, shows staff a
+ * small notice, and writes it back as soon as storage works again.
  *
  * On a ward tablet a service worker (sw.js) keeps this page so a reboot during an outage still
  * shows the question. On a patient's own phone (client_config.own_ward, from the bedside poster)
@@ -29,13 +42,30 @@
   // forty times is slowed down, and the server's misuse marking has less to do.
   var PAUSE_SECONDS = typeof config.pause_seconds === "number" ? config.pause_seconds : 3;
   var ENROLL_ERRORS = ["unknown_token", "revoked_token", "missing_token"];
+  // A round trip longer than this gives a clock reading too rough to use.
+  var MAX_CLOCK_RTT_MS = 5000;
+  // A clock reading is kept until a closer one comes, or it is this old.
+  var CLOCK_READING_KEEP_MS = 10 * 60 * 1000;
+  var CLOCK_RESYNC_MS = 5 * 60 * 1000;
+  // After the server drops this tablet (revoked, restarted), try again after 1 s, 2 s, 4 s... up to a minute.
+  var RECONNECT_MIN_MS = 1000;
+  var RECONNECT_MAX_MS = 60000;
+  // Without Web Locks (a plain-http page), a tab's draft counts as abandoned once its heartbeat is
+  // this old: longer than a hidden tab's throttled timers (once a minute) can lag.
+  var DRAFT_STALE_MS = 3 * 60 * 1000;
+  var DRAFT_BEAT_MS = 5000;
+  var KEEP_REFUSED = 50;
 
   var own = typeof config.own_ward === "string" && config.own_ward !== "";
   // A phone's ratings never mix with a tablet's, should one browser ever be both.
   var OUTBOX_KEY = config.outbox_key + (own ? ".own" : "");
   // A rating tapped but not yet through its steps: if the page dies mid-way, it is sent with what
-  // was confirmed so far instead of being lost.
-  var DRAFT_KEY = OUTBOX_KEY + ".draft";
+  // was confirmed so far instead of being lost. One draft per tab (this page's own key); the
+  // unsuffixed key is where older versions of this page kept a single shared draft.
+  var LEGACY_DRAFT_KEY = OUTBOX_KEY + ".draft";
+  var DRAFT_PREFIX = LEGACY_DRAFT_KEY + ".";
+  var REFUSED_KEY = OUTBOX_KEY + ".refused";
+  var LOCK_PREFIX = "wardpulse.tab.";
 
   var body = document.body;
   var screens = {};
@@ -47,10 +77,13 @@
   var commentBox = document.getElementById("comment");
   var locationBox = document.getElementById("location");
   var restNote = document.getElementById("rest-note").firstElementChild;
+  var heldNote = document.getElementById("held-note");
   var answerButtons = Array.prototype.slice.call(document.querySelectorAll(".answer[data-score]"));
 
   var socket = null;
   var enrolled = false;
+  var pageId = null; // this tab's id, made at start
+  var draftKey = null;
 
   // ------------------------------------------------------------------ helpers
 
@@ -70,11 +103,20 @@
     return String(template).split("{n}").join(String(n));
   }
 
-  // localStorage can throw (quota, storage disabled): keep a copy in memory so the tablet keeps
-  // working until it is reloaded.
+  // localStorage can throw (quota full, storage disabled). Every write also goes to memory; a key
+  // whose last write failed is read from memory (newer than what storage holds) until a write of
+  // it succeeds again. Other keys are read from storage, which other tabs write too.
   var memory = {};
+  var unsaved = {}; // key -> true while storage holds an older copy than memory
+
+  function has(object, key) {
+    return Object.prototype.hasOwnProperty.call(object, key);
+  }
 
   function loadJson(key, fallback) {
+    if (unsaved[key]) {
+      return has(memory, key) ? memory[key] : fallback;
+    }
     try {
       var raw = window.localStorage.getItem(key);
       if (raw !== null) {
@@ -83,47 +125,78 @@
     } catch (err) {
       console.warn("WardPulse: cannot read " + key + " from localStorage", err);
     }
-    return Object.prototype.hasOwnProperty.call(memory, key) ? memory[key] : fallback;
+    return has(memory, key) ? memory[key] : fallback;
   }
 
   function saveJson(key, value) {
+    writeThrough(key, value, JSON.stringify(value));
+  }
+
+  function writeThrough(key, value, raw) {
     memory[key] = value;
     try {
-      window.localStorage.setItem(key, JSON.stringify(value));
+      window.localStorage.setItem(key, raw);
+      delete unsaved[key];
     } catch (err) {
-      console.warn("WardPulse: cannot write " + key + " to localStorage", err);
+      if (!unsaved[key]) {
+        console.warn("WardPulse: cannot write " + key + " to localStorage; keeping it in memory", err);
+      }
+      unsaved[key] = true;
     }
+    body.dataset.storage = Object.keys(unsaved).length ? "full" : "ok";
+  }
+
+  /** Try again to write what only memory holds (storage may have room again). */
+  function retryUnsaved() {
+    Object.keys(unsaved).forEach(function (key) {
+      var value = memory[key];
+      writeThrough(key, value, typeof value === "string" ? value : JSON.stringify(value));
+    });
   }
 
   function removeKey(key) {
     delete memory[key];
+    delete unsaved[key];
     try {
       window.localStorage.removeItem(key);
     } catch (err) {
       /* nothing more to do */
     }
+    body.dataset.storage = Object.keys(unsaved).length ? "full" : "ok";
+  }
+
+  function storageKeys(prefix) {
+    var keys = [];
+    try {
+      for (var i = 0; i < window.localStorage.length; i += 1) {
+        var key = window.localStorage.key(i);
+        if (key && key.indexOf(prefix) === 0) {
+          keys.push(key);
+        }
+      }
+    } catch (err) {
+      /* storage unreadable: only memory is left */
+    }
+    return keys;
   }
 
   /** A plain string setting (device token, device id), not JSON. */
   function loadString(key) {
-    try {
-      var value = window.localStorage.getItem(key);
-      if (value !== null) {
-        return value;
+    if (!unsaved[key]) {
+      try {
+        var value = window.localStorage.getItem(key);
+        if (value !== null) {
+          return value;
+        }
+      } catch (err) {
+        /* fall back to memory */
       }
-    } catch (err) {
-      /* fall back to memory */
     }
     return memory[key] || null;
   }
 
   function saveString(key, value) {
-    memory[key] = value;
-    try {
-      window.localStorage.setItem(key, value);
-    } catch (err) {
-      console.warn("WardPulse: cannot store " + key, err);
-    }
+    writeThrough(key, value, value);
   }
 
   function newUuid() {
@@ -165,6 +238,11 @@
   /** Only the fields the protocol knows, and only those that are set. */
   function ratingFields(r) {
     var out = { id: r.id, score: r.score, tapped_at: r.tapped_at };
+    ["device_time", "clock_offset_ms", "clock"].forEach(function (name) {
+      if (r[name] !== undefined && r[name] !== null) {
+        out[name] = r[name];
+      }
+    });
     if (typeof r.comment === "string" && r.comment) {
       out.comment = r.comment;
     }
@@ -172,6 +250,96 @@
       out.follow_up = r.follow_up.location ? { location: String(r.follow_up.location) } : {};
     }
     return out;
+  }
+
+  // ------------------------------------------------------------------ the server's clock
+
+  // The best reading of the server's clock this page has: the server's time (ms since the epoch)
+  // at the monotonic moment `mono`, and the round trip it was read in.
+  var clockReading = null;
+
+  /** Take a reading of the server's clock from a request sent at `sentMono` and answered at `receivedMono`. */
+  function readServerClock(serverTime, sentMono, receivedMono) {
+    var server = Date.parse(serverTime);
+    var rtt = Math.max(0, receivedMono - sentMono);
+    if (isNaN(server) || rtt > MAX_CLOCK_RTT_MS) {
+      return;
+    }
+    // The server read its clock about halfway through the round trip.
+    var fresh = { server: server, mono: sentMono + rtt / 2, rtt: rtt };
+    var first = clockReading === null;
+    if (first || rtt <= clockReading.rtt + 100 || receivedMono - clockReading.mono > CLOCK_READING_KEEP_MS) {
+      clockReading = fresh;
+    }
+    if (first) {
+      body.dataset.clock = "synced";
+      restampUnknownTaps();
+    }
+    reportStatus();
+  }
+
+  /** The server's time now (ms), or null if this page has never reached the server. */
+  function serverNow() {
+    return clockReading ? clockReading.server + (performance.now() - clockReading.mono) : null;
+  }
+
+  /** The server's clock minus this tablet's, in ms, or null if not known yet. */
+  function clockOffset() {
+    var now = serverNow();
+    return now === null ? null : Math.round(now - Date.now());
+  }
+
+  /** When a tap happened, on the server's clock if this page has read it, and how it was stamped. */
+  function tapTimes() {
+    var device = Date.now();
+    var server = serverNow();
+    var times = { device_time: new Date(device).toISOString(), _mono: performance.now(), _page: pageId };
+    if (server === null) {
+      times.tapped_at = times.device_time;
+      times.clock = "unknown";
+    } else {
+      times.tapped_at = new Date(server).toISOString();
+      times.clock_offset_ms = Math.round(server - device);
+      times.clock = "synced";
+    }
+    return times;
+  }
+
+  /** Taps made on this page before it first reached the server get the server's time now it is known. */
+  function restampUnknownTaps() {
+    var changed = false;
+    var items = outbox.list().map(function (r) {
+      // Only never-sent taps: a resend must say exactly what the first sending said.
+      if (r && r.clock === "unknown" && r._page === pageId && !r._sent && typeof r._mono === "number") {
+        changed = true;
+        var server = clockReading.server + (r._mono - clockReading.mono);
+        return Object.assign({}, r, {
+          tapped_at: new Date(server).toISOString(),
+          clock_offset_ms: Math.round(server - Date.parse(r.device_time)),
+          clock: "synced",
+        });
+      }
+      return r;
+    });
+    if (changed) {
+      saveJson(OUTBOX_KEY, items);
+    }
+  }
+
+  /** Time a request to the server to read its clock; then call `then` (if given), answered or not. */
+  function syncClock(then) {
+    if (!socket || !socket.connected || !config.clock_event) {
+      return;
+    }
+    var sent = performance.now();
+    socket.timeout(ACK_TIMEOUT_MS).emit(config.clock_event, {}, function (err, ack) {
+      if (!err && ack && ack.server_time) {
+        readServerClock(ack.server_time, sent, performance.now());
+      }
+      if (typeof then === "function") {
+        then();
+      }
+    });
   }
 
   // ------------------------------------------------------------------ outbox
@@ -192,6 +360,14 @@
       saveJson(
         OUTBOX_KEY,
         outbox.list().filter(function (r) { return !r || r.id !== id; })
+      );
+    },
+    markSent: function (id) {
+      saveJson(
+        OUTBOX_KEY,
+        outbox.list().map(function (r) {
+          return r && r.id === id ? Object.assign({}, r, { _sent: true }) : r;
+        })
       );
     },
     oldest: function () {
@@ -228,8 +404,15 @@
       return;
     }
     draining = true;
-    socket.timeout(ACK_TIMEOUT_MS).emit(config.rating_event, rating, function (err, ack) {
+    if (!rating._sent) {
+      outbox.markSent(rating.id);
+    }
+    var sent = performance.now();
+    socket.timeout(ACK_TIMEOUT_MS).emit(config.rating_event, ratingFields(rating), function (err, ack) {
       draining = false;
+      if (ack && ack.server_time) {
+        readServerClock(ack.server_time, sent, performance.now());
+      }
       if (err) {
         // Timed out or disconnected: it stays in the outbox.
         scheduleRetry();
@@ -241,7 +424,8 @@
         scheduleRetry();
       } else if (ack && ack.error) {
         // A permanent refusal: resending would be refused again and block the ratings behind it.
-        outbox.remove(rating.id);
+        // It moves to the refused list, which the admin kiosks page shows with the reason.
+        refuse(rating, ack);
         if (ack.error === "rate_limited") {
           thankKindly(rating);
         } else {
@@ -256,16 +440,54 @@
     });
   }
 
-  var reportedWaiting = null;
+  /** Keep a rating the server refused for good, with its reason, for staff to see. */
+  function refuse(rating, ack) {
+    var kept = refusedList().filter(function (r) {
+      return r.id !== rating.id;
+    });
+    kept.push({ id: rating.id, score: rating.score, tapped_at: rating.tapped_at, error: ack.error, rating: ratingFields(rating) });
+    saveJson(REFUSED_KEY, kept.slice(-KEEP_REFUSED));
+    outbox.remove(rating.id);
+  }
+
+  function refusedList() {
+    var value = loadJson(REFUSED_KEY, []);
+    return Array.isArray(value) ? value : [];
+  }
+
+  /** What this tablet tells the server about itself: outbox size, clock offset, what it gave up on. */
+  function selfReport() {
+    return {
+      waiting: outbox.list().length,
+      clock_offset_ms: clockOffset(),
+      refused: refusedList().map(function (r) {
+        return { id: r.id, score: r.score, tapped_at: r.tapped_at, error: r.error };
+      }),
+    };
+  }
+
+  var reported = null;
+
+  // Tell the server what waits here, so the admin page can spot a stuck tablet or a wrong clock.
+  function reportStatus() {
+    if (own || !config.status_event || !socket || !socket.connected) {
+      return;
+    }
+    var report = selfReport();
+    // A clock offset wobbles by a few ms between readings: only a change of a second is news.
+    var key = JSON.stringify([report.waiting, Math.round((report.clock_offset_ms || 0) / 1000), report.refused.length]);
+    if (key !== reported) {
+      reported = key;
+      socket.emit(config.status_event, report);
+    }
+  }
 
   function updateStatus() {
     var waiting = outbox.list().length;
     var online = !!(socket && socket.connected);
-    // Tell the server how many ratings wait here, so the admin page can spot a stuck tablet.
-    if (online && !own && config.status_event && waiting !== reportedWaiting) {
-      reportedWaiting = waiting;
-      socket.emit(config.status_event, { waiting: waiting });
-    }
+    reportStatus();
+    retryUnsaved();
+    var storageFull = body.dataset.storage === "full";
     body.dataset.connection = online ? "online" : "offline";
     body.dataset.waiting = String(waiting);
     body.classList.toggle("has-waiting", waiting > 0);
@@ -275,9 +497,16 @@
     } else {
       label = online ? text.connected : text.not_connected;
     }
+    var note = waiting > 0 ? format(text.waiting, waiting) : "";
+    if (storageFull) {
+      label += ". " + text.storage_full;
+      note = note ? note + " · " + text.storage_full : text.storage_full;
+    }
     statusEl.setAttribute("aria-label", label);
     statusEl.title = label;
-    statusText.textContent = waiting > 0 ? format(text.waiting, waiting) : "";
+    statusText.textContent = note;
+    heldNote.hidden = waiting === 0;
+    heldNote.textContent = format(text.held, waiting);
   }
 
   // ------------------------------------------------------------------ screens
@@ -333,9 +562,19 @@
   var resting = false;
 
   function startSession(score) {
-    var rating = { id: newUuid(), score: score, tapped_at: new Date().toISOString() };
+    var rating = Object.assign({ id: newUuid(), score: score }, tapTimes());
     session = { rating: rating, index: -1, finished: false };
     advance();
+  }
+
+  /** A rating as the outbox keeps it: the protocol's fields, and when and where it was tapped on this page. */
+  function outboxEntry(rating) {
+    return Object.assign(ratingFields(rating), { _mono: rating._mono, _page: rating._page });
+  }
+
+  /** This tab's draft, with a heartbeat for tabs that cannot see its lock. */
+  function saveDraft(rating) {
+    saveJson(draftKey, { tab: pageId, beat: Date.now(), rating: outboxEntry(rating) });
   }
 
   function advance() {
@@ -344,7 +583,7 @@
       return;
     }
     // What was confirmed so far survives a reload.
-    saveJson(DRAFT_KEY, ratingFields(s.rating));
+    saveDraft(s.rating);
     s.index += 1;
     while (s.index < steps.length && steps[s.index].when && !steps[s.index].when(s.rating)) {
       s.index += 1;
@@ -370,9 +609,9 @@
     s.finished = true;
     session = null;
     disarmIdle();
-    var rating = ratingFields(s.rating);
+    var rating = outboxEntry(s.rating);
     outbox.add(rating);
-    removeKey(DRAFT_KEY);
+    removeKey(draftKey);
     drain();
     if (thank) {
       showThanks({ "follow-up": !!rating.follow_up, own: own, again: own });
@@ -526,6 +765,75 @@
     });
   }
 
+  // ------------------------------------------------------------------ drafts of other tabs
+
+  /** Hold a lock named after this tab for as long as it lives, so other tabs can tell it is alive. */
+  function holdTabLock() {
+    if (navigator.locks && navigator.locks.request) {
+      navigator.locks.request(LOCK_PREFIX + pageId, function () {
+        return new Promise(function () {}); // released only when the tab goes
+      }).catch(function () {});
+    }
+  }
+
+  /** Calls back with a test saying whether the tab that made a draft is still alive. */
+  function withLiveTabs(callback) {
+    var byHeartbeat = function (draft) {
+      return typeof draft.beat === "number" && Math.abs(Date.now() - draft.beat) < DRAFT_STALE_MS;
+    };
+    if (!(navigator.locks && navigator.locks.query)) {
+      callback(byHeartbeat);
+      return;
+    }
+    navigator.locks.query().then(
+      function (state) {
+        var names = (state.held || []).concat(state.pending || []).map(function (lock) {
+          return lock.name;
+        });
+        callback(function (draft) {
+          return names.indexOf(LOCK_PREFIX + draft.tab) !== -1;
+        });
+      },
+      function () {
+        callback(byHeartbeat);
+      }
+    );
+  }
+
+  /** Send what abandoned tabs had confirmed (a tab closed or reloaded mid-way), never a live tab's draft. */
+  function adoptAbandonedDrafts() {
+    var keys = storageKeys(DRAFT_PREFIX).filter(function (key) {
+      return key !== draftKey;
+    });
+    var legacy = loadJson(LEGACY_DRAFT_KEY, null); // an older page's draft: that page has been replaced
+    if (legacy) {
+      adopt(legacy);
+      removeKey(LEGACY_DRAFT_KEY);
+    }
+    if (!keys.length) {
+      return;
+    }
+    withLiveTabs(function (alive) {
+      keys.forEach(function (key) {
+        var draft = loadJson(key, null);
+        if (draft && draft.tab && alive(draft)) {
+          return;
+        }
+        if (draft && draft.rating) {
+          adopt(draft.rating);
+        }
+        removeKey(key);
+      });
+      drain();
+    });
+  }
+
+  function adopt(rating) {
+    if (rating && rating.id && rating.score && rating.tapped_at) {
+      outbox.add(outboxEntry(rating));
+    }
+  }
+
   // ------------------------------------------------------------------ enrollment and connection
 
   function readEnrollToken() {
@@ -562,15 +870,47 @@
     updateStatus();
   }
 
+  var reconnectDelay = RECONNECT_MIN_MS;
+
+  /** Connect again after the server hung up on us, waiting longer each time it does. */
+  function reconnectLater(delay) {
+    window.setTimeout(function () {
+      if (!socket.connected && enrolled) {
+        socket.connect();
+      }
+    }, delay);
+  }
+
   function connect(auth) {
-    socket = window.io(config.namespace, { auth: auth });
+    // Read on every (re)connection: the tablet's clock now, and what it holds, so that even a
+    // refused (revoked) tablet tells the admin page what waits on it.
+    var handshake = function (callback) {
+      var fields = { device_time: new Date().toISOString() };
+      if (!own) {
+        var report = selfReport();
+        // A patient mid-way counts too: if the server turns this tablet away, that rating stays here.
+        fields.waiting = report.waiting + (session && !session.finished ? 1 : 0);
+        fields.refused = report.refused;
+      }
+      callback(Object.assign(fields, auth));
+    };
+    socket = window.io(config.namespace, { auth: handshake });
     socket.on("connect", function () {
-      reportedWaiting = null;
+      reported = null;
+      reconnectDelay = RECONNECT_MIN_MS;
       updateStatus();
-      drain();
+      // Read the server's clock before sending, so taps made before this page first reached the
+      // server go out restamped.
+      syncClock(drain);
     });
-    socket.on("disconnect", function () {
+    socket.on("disconnect", function (reason) {
       updateStatus();
+      // socket.io reconnects by itself after a network failure, but not when the server closed
+      // the connection (a revoked tablet is dropped that way): ask again, to learn why.
+      if (reason === "io server disconnect") {
+        reconnectLater(reconnectDelay);
+        reconnectDelay = Math.min(reconnectDelay * 2, RECONNECT_MAX_MS);
+      }
     });
     socket.on("connect_error", function (err) {
       updateStatus();
@@ -578,16 +918,21 @@
       if (!own && code && ENROLL_ERRORS.indexOf(code) !== -1) {
         socket.disconnect();
         notEnrolled(err.data.message || code);
+        if (code === "revoked_token") {
+          // Knock again now and then: each refused attempt tells the server what this tablet
+          // holds, so the kiosks page still shows it after the server restarts.
+          window.setTimeout(function () {
+            if (!socket.connected) {
+              socket.connect();
+            }
+          }, RECONNECT_MAX_MS);
+        }
         return;
       }
       // A refusal by the server (rather than a network failure) is not retried by socket.io
       // itself, so try again after a pause.
       if (!socket.active) {
-        window.setTimeout(function () {
-          if (!socket.connected && enrolled) {
-            socket.connect();
-          }
-        }, RECONNECT_AFTER_REFUSAL_MS);
+        reconnectLater(RECONNECT_AFTER_REFUSAL_MS);
       }
     });
   }
@@ -619,12 +964,11 @@
     }
     registerServiceWorker(body.dataset.serviceWorker, scope);
 
-    // A rating tapped before the page died is sent with what was confirmed by then.
-    var draft = loadJson(DRAFT_KEY, null);
-    if (draft && draft.id && draft.score && draft.tapped_at) {
-      outbox.add(ratingFields(draft));
-    }
-    removeKey(DRAFT_KEY);
+    pageId = newUuid();
+    draftKey = DRAFT_PREFIX + pageId;
+    holdTabLock();
+    // A rating tapped in a tab that died mid-way is sent with what was confirmed by then.
+    adoptAbandonedDrafts();
 
     window.addEventListener("storage", function (event) {
       if (event.key === OUTBOX_KEY) {
@@ -647,7 +991,18 @@
     showQuestion(false);
     updateStatus();
     connect(auth);
-    window.setInterval(drain, SAFETY_DRAIN_MS);
+    window.setInterval(function () {
+      adoptAbandonedDrafts();
+      drain();
+    }, SAFETY_DRAIN_MS);
+    window.setInterval(function () {
+      syncClock();
+    }, CLOCK_RESYNC_MS);
+    window.setInterval(function () {
+      if (session && !session.finished) {
+        saveDraft(session.rating); // the heartbeat that says this tab is alive
+      }
+    }, DRAFT_BEAT_MS);
   }
 
   start();

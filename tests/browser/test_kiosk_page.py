@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
+import requests
 
 from browser_helpers import (
     OUTBOX_KEY,
@@ -17,11 +19,14 @@ from browser_helpers import (
     enroll,
     fetch,
     outbox,
+    rate,
     require,
     wait_for,
     wait_online,
     with_short_timers,
 )
+
+from support import kiosk_socket, staff_cookie
 
 pytestmark = pytest.mark.browser
 expect = require("playwright.sync_api", "browser tests").expect
@@ -66,6 +71,7 @@ def test_rating_tapped_while_the_server_is_down_arrives_exactly_once(live_server
     page = pages.new(service_workers="block")
     kiosk = live_server.add_kiosk()
     enroll(page, kiosk)
+    wait_for(page, "document.body.dataset.clock === 'synced'")  # it has read the server's clock
     # A kiosk browser keeps the page it has; stand in for its cache so a reload works mid-outage.
     cached = {}
     for url in page.evaluate(
@@ -84,7 +90,9 @@ def test_rating_tapped_while_the_server_is_down_arrives_exactly_once(live_server
     expect(status).to_have_attribute("aria-label", "Not connected, 1 rating waiting")
     waiting = outbox(page)
     assert [r["score"] for r in waiting] == ["poor"]
-    assert set(waiting[0]) == {"id", "score", "tapped_at"}  # no empty comment is sent
+    # No empty comment is sent; the tap carries the server-clock time with the tablet's own reading and offset.
+    assert {k for k in waiting[0] if not k.startswith("_")} == {"id", "score", "tapped_at", "device_time", "clock_offset_ms", "clock"}
+    assert waiting[0]["clock"] == "synced"
 
     for url, (content_type, body) in cached.items():
         page.route(url, lambda route, ct=content_type, b=body: route.fulfill(status=200, content_type=ct, body=b))
@@ -160,21 +168,33 @@ def test_thank_you_screen_returns_to_the_question_by_itself(live_server, page):
     expect(page.get_by_role("heading", name="Thank you for your feedback")).to_be_hidden()
 
 
-def test_refused_rating_is_dropped_without_blocking_the_ones_behind_it(live_server, page):
+def test_refused_rating_is_kept_aside_with_its_reason_without_blocking_the_ones_behind_it(live_server, page):
     kiosk = live_server.add_kiosk()
     enroll(page, kiosk)
     now = datetime.now(timezone.utc)
-    too_old = {"id": str(uuid.uuid4()), "score": "poor", "tapped_at": (now - timedelta(days=30)).isoformat()}
+    tablet = kiosk_socket(live_server.url, kiosk["token"])
+    first = rate(tablet, "very_good", minutes_ago=3)
+    tablet.disconnect()
+    # The same id with another answer: the server keeps the first and refuses this one for good.
+    clash = {"id": first["id"], "score": "very_poor", "tapped_at": (now - timedelta(minutes=2)).isoformat()}
     fine = {"id": str(uuid.uuid4()), "score": "good", "tapped_at": (now - timedelta(minutes=1)).isoformat()}
     warnings = []
     page.on("console", lambda msg: warnings.append(msg.text) if msg.type == "warning" else None)
 
-    page.evaluate(f"localStorage.setItem({json.dumps(OUTBOX_KEY)}, {json.dumps(json.dumps([fine, too_old]))})")
+    page.evaluate(f"localStorage.setItem({json.dumps(OUTBOX_KEY)}, {json.dumps(json.dumps([clash, fine]))})")
     page.reload()
 
     expect(page.locator("body")).to_have_attribute("data-waiting", "0")
-    assert [r["id"] for r in live_server.export()] == [fine["id"]]
-    assert any("tapped_at_too_old" in w for w in warnings), warnings
+    assert sorted(r["id"] for r in live_server.export()) == sorted([first["id"], fine["id"]])
+    refused = json.loads(page.evaluate(f"localStorage.getItem({json.dumps(OUTBOX_KEY + '.refused')})"))
+    assert [(r["id"], r["score"], r["error"]) for r in refused] == [(clash["id"], "very_poor", "conflict")]
+    assert any("conflict" in w for w in warnings), warnings
+
+    # The admin kiosks page shows what the tablet gave up on, with the reason.
+    live_server.add_staff("admin", role="admin")
+    html = requests.get(live_server.url + "/admin/ward/7B/kiosks", headers={"Cookie": staff_cookie(live_server.url, "admin")}, timeout=10).text
+    row = re.search(rf'<tr data-kiosk-id="{kiosk["kiosk_id"]}".*?</tr>', html, re.S).group(0)
+    assert "1 refused rating" in row and clash["id"] in row and "already used for a different answer" in row, row
 
 
 def test_rating_ids_are_uuid4_even_without_a_secure_context(live_server, page):

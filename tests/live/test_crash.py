@@ -12,7 +12,7 @@ import pytest
 from kiosk.client import KioskClient, make_rating
 from server.soak import SoakPlan, run_soak, unreadable_files
 from shared.protocol import KIOSK_NAMESPACE, RATING
-from support import kiosk_socket
+from support import ack_body, kiosk_socket
 
 # python-engineio's client leaves its socket to the GC when the server goes away: its read loop exits without
 # closing the websocket, and Client._connect_websocket raises on a failed first recv without closing it.
@@ -59,7 +59,7 @@ def test_a_line_torn_by_a_kill_mid_append_is_cut_and_the_resend_stored_once(live
     live_server.start()
     assert journal.read_bytes().endswith(b"\n") and unreadable_files(live_server.data_dir) == []
     client = kiosk_socket(live_server.url, kiosk["token"])
-    assert client.call(RATING, second, namespace=KIOSK_NAMESPACE) == {"ok": True, "id": second["id"], "duplicate": False}
+    assert ack_body(client.call(RATING, second, namespace=KIOSK_NAMESPACE)) == {"ok": True, "id": second["id"], "duplicate": False}
     client.disconnect()
     assert sorted((r["id"], r["score"]) for r in live_server.export()) == sorted([(first["id"], "good"), (second["id"], "poor")])
 

@@ -9,7 +9,7 @@ import socketio
 
 from kiosk.client import KioskClient, make_rating
 from shared.protocol import KIOSK_NAMESPACE, RATING
-from support import Screen, kiosk_socket, wait_until
+from support import Screen, ack_body, kiosk_socket, wait_until
 
 
 def test_wrong_token_is_refused_with_a_reason(live_server):
@@ -29,8 +29,8 @@ def test_acked_rating_resent_is_stored_once(any_live_server):
     first = client.call(RATING, rating, namespace=KIOSK_NAMESPACE)
     again = client.call(RATING, rating, namespace=KIOSK_NAMESPACE)
     client.disconnect()
-    assert first == {"ok": True, "id": rating["id"], "duplicate": False}
-    assert again == {"ok": True, "id": rating["id"], "duplicate": True}
+    assert ack_body(first) == {"ok": True, "id": rating["id"], "duplicate": False}
+    assert ack_body(again) == {"ok": True, "id": rating["id"], "duplicate": True}
     stored = any_live_server.export()
     assert [(r["id"], r["score"], r["comment"]) for r in stored] == [(rating["id"], "good", "Kind nurses")]
 
@@ -43,8 +43,8 @@ BAD_PAYLOADS = [
     ({"id": "12345"}, "invalid_id"),
     ({"tapped_at": "yesterday"}, "invalid_tapped_at"),
     ({"tapped_at": "2026-11-26T10:00:00"}, "invalid_tapped_at"),
-    ({"tapped_at": "2019-01-01T10:00:00Z"}, "tapped_at_too_old"),
-    ({"tapped_at": "2099-01-01T10:00:00Z"}, "tapped_at_in_future"),
+    ({"clock": "roughly"}, "invalid_clock"),
+    ({"device_time": "2099-01-01T10:00:00+01:00"}, "invalid_clock"),
     ({"comment": "x" * 1001}, "comment_too_long"),
     ({"comment": ["a list"]}, "invalid_comment"),
     ({"comment": "bell\x07"}, "invalid_comment"),

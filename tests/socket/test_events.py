@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from kiosk.client import make_rating
-from shared.protocol import KIOSK_NAMESPACE, RATING, STAFF_NAMESPACE
-from support import STAFF_PASSWORD
+from shared.protocol import CLOCK, KIOSK_NAMESPACE, KIOSK_STATUS, RATING, STAFF_NAMESPACE, parse_utc
+from support import STAFF_PASSWORD, ack_body
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def test_kiosk_rating_is_acked_and_reaches_its_wards_screen(app, registry, ward,
     screen.get_received(STAFF_NAMESPACE)  # drop the snapshot
     rating = make_rating("very_good", comment="Thank you")
     ack = tablet.emit(RATING, rating, namespace=KIOSK_NAMESPACE, callback=True)
-    assert ack == {"ok": True, "id": rating["id"], "duplicate": False}
+    assert ack_body(ack) == {"ok": True, "id": rating["id"], "duplicate": False}
     events = screen.get_received(STAFF_NAMESPACE)
     assert [e["name"] for e in events] == ["rating"]
     item = events[0]["args"][0]
@@ -152,9 +152,49 @@ def test_a_full_disk_is_refused_retryably_shown_on_screens_and_recovers(app, reg
     assert app.extensions["wardpulse"].snapshot("7B")["status"]["storage_ok"] is False
 
     monkeypatch.undo()  # space is back
-    assert tablet.emit(RATING, rating, namespace=KIOSK_NAMESPACE, callback=True) == {"ok": True, "id": rating["id"], "duplicate": False}
+    assert ack_body(tablet.emit(RATING, rating, namespace=KIOSK_NAMESPACE, callback=True)) == {"ok": True, "id": rating["id"], "duplicate": False}
     events = screen.get_received(STAFF_NAMESPACE)
     assert [e["name"] for e in events] == ["rating", "status"]
     assert events[1]["args"][0]["storage_ok"] is True
     assert http.get("/healthz").status_code == 200
     assert [r["id"] for r in app.extensions["wardpulse"].snapshot("7B")["recent"]] == [rating["id"]]
+
+
+def test_a_follow_up_request_is_stored_through_a_poster_flood_and_marked(app, registry, ward, socket_client):
+    from server.live import OWN_DEVICE_WARD_PER_HOUR
+
+    for i in range(OWN_DEVICE_WARD_PER_HOUR):
+        phone = socket_client(KIOSK_NAMESPACE, auth={"own_ward": "7B", "device": f"scripted-{i:04d}"})
+        assert phone.emit(RATING, make_rating("very_good"), namespace=KIOSK_NAMESPACE, callback=True)["ok"]
+    phone = socket_client(KIOSK_NAMESPACE, auth={"own_ward": "7B", "device": "a-real-phone"})
+    ordinary = phone.emit(RATING, make_rating("good"), namespace=KIOSK_NAMESPACE, callback=True)
+    request = phone.emit(RATING, make_rating("very_poor", follow_up={"location": "Bay 4"}), namespace=KIOSK_NAMESPACE, callback=True)
+    assert ordinary["error"] == "rate_limited" and request["ok"] is True
+    snapshot = app.extensions["wardpulse"].snapshot("7B")
+    [stored] = [r for r in snapshot["recent"] if r["score"] == "very_poor"]
+    assert stored["flood"] is True and stored["follow_up"] == {"location": "Bay 4"}
+    assert [a["kind"] for a in snapshot["open_alerts"]] == ["follow_up"]
+
+
+@pytest.mark.parametrize(
+    "report",
+    [None, "junk", [], {"waiting": -1}, {"waiting": True}, {"clock_offset_ms": "7200000"}, {"clock_offset_ms": 10**15},
+     {"refused": "all"}, {"refused": [1, None, {"id": "<b>" * 40}]}],
+)
+def test_a_tablets_junk_self_report_is_ignored_never_an_error(app, registry, ward, socket_client, report):
+    kiosk = registry.add_kiosk(ward)
+    tablet = socket_client(KIOSK_NAMESPACE, auth={"token": kiosk["token"]})
+    tablet.emit(KIOSK_STATUS, report, namespace=KIOSK_NAMESPACE)
+    assert tablet.emit(CLOCK, namespace=KIOSK_NAMESPACE, callback=True)["server_time"]  # still serving
+    [row] = [k for k in app.extensions["wardpulse"].kiosks_overview("7B") if k["id"] == kiosk["id"]]
+    assert row["waiting"] is None and row["clock_offset_ms"] is None
+    assert all(len(v) <= 64 for r in row["refused"] for v in r.values())
+
+
+def test_clock_ack_carries_the_servers_time(app, registry, ward, socket_client):
+    kiosk = registry.add_kiosk(ward)
+    tablet = socket_client(KIOSK_NAMESPACE, auth={"token": kiosk["token"], "device_time": "2026-01-01T00:00:00Z"})
+    ack = tablet.emit(CLOCK, {}, namespace=KIOSK_NAMESPACE, callback=True)
+    assert parse_utc(ack["server_time"])
+    [row] = [k for k in app.extensions["wardpulse"].kiosks_overview("7B") if k["id"] == kiosk["id"]]
+    assert row["clock_off"] is True and row["clock_offset_ms"] > 0  # from the handshake: the tablet is months slow
