@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -11,6 +12,7 @@ from pathlib import Path
 import socketio
 
 from server.soak import WardProcess
+from server.storage import TEST_CLOCK_ENV
 from shared.protocol import KIOSK_NAMESPACE, STAFF_NAMESPACE
 
 STAFF_PASSWORD = "correct-horse-battery"
@@ -23,8 +25,10 @@ class LiveServer(WardProcess):
     def __init__(self, data_dir: Path, async_mode: str = "eventlet"):
         super().__init__(data_dir, async_mode, log_path=data_dir.parent / f"server-{data_dir.name}.log")
 
-    def start(self) -> "LiveServer":
+    def start(self, clock: str | None = None) -> "LiveServer":
+        """Start (again); `clock` (an ISO UTC time) starts the server's clock there instead of now."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.env = dict(os.environ, **{TEST_CLOCK_ENV: clock}) if clock else None
         super().start()
         return self
 
