@@ -14,6 +14,7 @@ from server.alerts import AlertError
 from shared.protocol import (
     ACKNOWLEDGE_ALERT,
     ALERT,
+    ALERT_REFUSED,
     KIOSK_NAMESPACE,
     KIOSK_STATUS,
     RATING,
@@ -122,7 +123,10 @@ def _act_on_alert(step: str, payload: object) -> dict:
             session["ward"], payload.get("id"), viewer["name"], step, payload.get("action"), payload.get("public_note")
         )
     except AlertError as refusal:
-        return {"ok": False, "error": "alert_refused", "message": str(refusal)}
+        refused = {"ok": False, "error": ALERT_REFUSED, "message": str(refusal)}
+        if refusal.alert:  # another step won: this screen shows the winner at once
+            refused["alert"] = refusal.alert
+        return refused
     emit_to_ward(ALERT, alert)
     return {"ok": True, "alert": alert}
 
@@ -144,6 +148,23 @@ def on_error(exc):
     """A bug must never take the server down: log it and tell the sender to keep its rating and retry."""
     log.exception("socket handler failed (sid %s): %s", request.sid, exc)
     return ProtocolError("server_error").as_ack()
+
+
+RETRY_ALERTS_SECONDS = 3  # how soon an alert the disk refused is tried again, with no rating needed
+
+
+def keep_alerts_saved(wards) -> None:
+    """Background task of `serve`: retry alerts the disk refused until they are durable; clear the banner then."""
+    while True:
+        socketio.sleep(RETRY_ALERTS_SECONDS)
+        if wards.storage_problem is None:
+            continue
+        try:
+            wards.retry_unsaved()
+        except Exception:  # a bug here must not end the retries
+            log.exception("retrying unsaved alerts failed")
+        if wards.storage_problem is None:
+            socketio.emit(STATUS, wards.status(), namespace=STAFF_NAMESPACE)
 
 
 def drop_kiosk(kiosk_id: str) -> int:

@@ -39,7 +39,10 @@ def answers_for_page() -> list[dict]:
 
 @bp.get("/healthz")
 def healthz():
-    ok, reason = current_app.extensions["wardpulse"].storage_writable()
+    wards = current_app.extensions["wardpulse"]
+    ok, reason = wards.storage_writable()
+    if ok and wards.storage_problem:  # the data dir takes a probe, but a file in it still refuses writes
+        ok, reason = False, wards.storage_problem
     body = {"ok": ok, "storage": reason, "protocol": protocol.PROTOCOL_VERSION}
     return jsonify(body), (200 if ok else 503)
 
