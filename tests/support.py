@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -128,3 +129,20 @@ def staff_cookie(url: str, username: str, password: str = STAFF_PASSWORD) -> str
         response = http.post(url + "/login", data={"csrf_token": token.group(1), "username": username, "password": password}, allow_redirects=False)
         assert response.status_code == 302, response.text
         return "; ".join(f"{c.name}={c.value}" for c in http.cookies)
+
+
+def at_once(calls: list) -> list:
+    """Run each call on its own thread, released together; return their results in order."""
+    barrier, results = threading.Barrier(len(calls)), [None] * len(calls)
+
+    def run(i, call):
+        barrier.wait(timeout=10)
+        results[i] = call()
+
+    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=20)
+    assert not any(t.is_alive() for t in threads), "a client never got its answer"
+    return results

@@ -10,7 +10,7 @@ import urllib.request
 from datetime import datetime, timedelta, timezone
 
 from kiosk.client import make_rating
-from shared.protocol import KIOSK_NAMESPACE, RATING, STAFF_NAMESPACE
+from shared.protocol import ACKNOWLEDGE_ALERT, KIOSK_NAMESPACE, RATING, STAFF_NAMESPACE
 from support import Screen, kiosk_socket, staff_cookie, wait_until
 
 
@@ -66,10 +66,15 @@ def test_a_failed_alert_save_keeps_the_alert_shows_the_banner_and_saves_it_once_
     assert snapshot["status"]["storage_ok"] is False
     later.close()
 
+    follow_up = next(a for a in screen.alerts if a["kind"] == "follow_up")
+    taken = screen.sio.call(ACKNOWLEDGE_ALERT, {"id": follow_up["id"]}, namespace=STAFF_NAMESPACE)
+    assert taken["ok"] and taken["alert"]["acknowledged_by"] == "nurse"  # staff can still act on it
+
     blocker.rmdir()  # IT frees the disk: no restart, no further rating
     wait_until(lambda: screen.statuses[-1]["storage_ok"] is True, timeout=15, what="the banner to clear")
     assert healthz(live_server.url)[0] == 200
-    assert {a["id"] for a in stored_alerts(live_server)} == {a["id"] for a in screen.alerts}
+    stored = {a["id"]: a["status"] for a in stored_alerts(live_server)}
+    assert stored == {a["id"]: "acknowledged" if a["id"] == follow_up["id"] else "open" for a in screen.alerts}
 
     next_ack = tablet.call(RATING, make_rating("good", follow_up={}), namespace=KIOSK_NAMESPACE)
     assert next_ack["alert_durable"] is True

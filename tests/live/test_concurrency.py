@@ -18,7 +18,7 @@ import socketio
 
 from kiosk.client import make_rating
 from shared.protocol import ACKNOWLEDGE_ALERT, KIOSK_NAMESPACE, RATING, RESOLVE_ALERT, STAFF_NAMESPACE
-from support import Screen, kiosk_socket, staff_cookie, wait_until
+from support import Screen, at_once, kiosk_socket, staff_cookie, wait_until
 
 TRIALS = 12
 
@@ -28,23 +28,6 @@ def staff_socket(url: str, cookie: str) -> socketio.Client:
     client.connect(url, namespaces=[STAFF_NAMESPACE], auth={"ward": "7B"}, headers={"Cookie": cookie},
                    transports=["websocket"], wait_timeout=5)
     return client
-
-
-def at_once(calls: list) -> list:
-    """Run each call on its own thread, released together; return their results in order."""
-    barrier, results = threading.Barrier(len(calls)), [None] * len(calls)
-
-    def run(i, call):
-        barrier.wait(timeout=10)
-        results[i] = call()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=20)
-    assert not any(t.is_alive() for t in threads), "a client never got its answer"
-    return results
 
 
 def stored_alert(live_server, alert_id: str) -> dict:
