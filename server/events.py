@@ -94,9 +94,14 @@ def kiosk_rating(payload=None, *extra):
         emit_to_ward(RATING, item)
     for alert in raised:
         emit_to_ward(ALERT, alert)
-    if (trouble_before is None) != (wards.storage_problem is None):
-        socketio.emit(STATUS, wards.status(), namespace=STAFF_NAMESPACE)  # every ward: the disk is shared
+    tell_screens_if_storage_changed(wards, trouble_before)
     return ack
+
+
+def tell_screens_if_storage_changed(wards, trouble_before: str | None) -> None:
+    """Show or clear the storage banner on every ward's screens (the disk is shared) when it changed."""
+    if (trouble_before is None) != (wards.storage_problem is None):
+        socketio.emit(STATUS, wards.status(), namespace=STAFF_NAMESPACE)
 
 
 @socketio.on("connect", namespace=STAFF_NAMESPACE)
@@ -118,8 +123,10 @@ def _act_on_alert(step: str, payload: object) -> dict:
     if viewer.get("read_only", True):
         return ProtocolError("read_only").as_ack()
     payload = payload if isinstance(payload, dict) else {}
+    wards = current_app.extensions["wardpulse"]
+    trouble_before = wards.storage_problem
     try:
-        alert = current_app.extensions["wardpulse"].act_on_alert(
+        alert = wards.act_on_alert(
             session["ward"], payload.get("id"), viewer["name"], step, payload.get("action"), payload.get("public_note")
         )
     except AlertError as refusal:
@@ -128,6 +135,7 @@ def _act_on_alert(step: str, payload: object) -> dict:
             refused["alert"] = refusal.alert
         return refused
     emit_to_ward(ALERT, alert)
+    tell_screens_if_storage_changed(wards, trouble_before)
     return {"ok": True, "alert": alert}
 
 
@@ -157,14 +165,14 @@ def keep_alerts_saved(wards) -> None:
     """Background task of `serve`: retry alerts the disk refused until they are durable; clear the banner then."""
     while True:
         socketio.sleep(RETRY_ALERTS_SECONDS)
-        if wards.storage_problem is None:
+        trouble_before = wards.storage_problem
+        if trouble_before is None:
             continue
         try:
             wards.retry_unsaved()
         except Exception:  # a bug here must not end the retries
             log.exception("retrying unsaved alerts failed")
-        if wards.storage_problem is None:
-            socketio.emit(STATUS, wards.status(), namespace=STAFF_NAMESPACE)
+        tell_screens_if_storage_changed(wards, trouble_before)
 
 
 def drop_kiosk(kiosk_id: str) -> int:
