@@ -428,8 +428,8 @@ class WardServer:
             return {"storage_ok": False, "message": "Ratings cannot be saved just now: the tablets are keeping them "
                     "and will send them again. Tell IT: " + self._journal_problem}
         if self._alerts_problem:
-            return {"storage_ok": False, "message": "Alerts cannot be saved just now: they stay on the screens and are "
-                    "saved as soon as the disk allows. Tell IT: " + self._alerts_problem}
+            return {"storage_ok": False, "ratings_ok": True, "message": "Alerts cannot be saved just now: they stay on "
+                    "the screens and are saved as soon as the disk allows. Tell IT: " + self._alerts_problem}
         return {"storage_ok": True, "message": ""}
 
     def daily_negative(self, ward: str, days: int = 60, now: datetime | None = None) -> list[tuple[str, float, int]]:

@@ -46,6 +46,7 @@
   var liveText = document.getElementById("live-text");
   var banner = document.getElementById("status-banner");
   var bannerMessage = document.getElementById("status-message");
+  var bannerTitle = banner.querySelector(".banner__title");
 
   var feed = []; // ratings, newest tapped_at first
   var rows = new Map(); // rating id -> <li>
@@ -787,6 +788,8 @@
   function renderStatus(status) {
     if (status && status.storage_ok === false) {
       bannerMessage.textContent = status.message || text.storage_problem;
+      // Ratings still being saved while only alerts wait: the title must not say feedback is lost.
+      bannerTitle.textContent = status.ratings_ok ? text.alerts_not_saved : text.feedback_not_saved;
       banner.hidden = false;
     } else if (status) {
       banner.hidden = true;
