@@ -267,7 +267,8 @@ class WardServer:
     def _ward_alerts(self, ward: str) -> list[dict]:
         """Every alert of the ward: the stored ones, and any the disk has not taken yet in their place."""
         alerts = {a["id"]: a for a in self.alerts.alerts(ward)}
-        alerts.update((i, dict(a)) for i, a in self._unsaved.get(ward, {}).items())
+        # Copied first: a save on another thread may change the waiting alerts meanwhile.
+        alerts.update((a["id"], dict(a)) for a in list(self._unsaved.get(ward, {}).values()))
         return list(alerts.values())
 
     def active_alerts(self, ward: str) -> list[dict]:
@@ -278,7 +279,7 @@ class WardServer:
     def find_alert(self, field: str, value: str) -> dict | None:
         """The alert whose `field` (follow_up_token or short_code) has this value, on any ward."""
         for alerts in list(self._unsaved.values()):
-            found = next((a for a in alerts.values() if a[field] == value), None)
+            found = next((a for a in list(alerts.values()) if a[field] == value), None)
             if found:
                 return dict(found)
         return self.alerts.find(field, value)
