@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 import uuid
+from datetime import datetime, timezone, tzinfo
 
 KINDS = ("trend", "follow_up", "comment")
 OPEN, ACKNOWLEDGED, RESOLVED = "open", "acknowledged", "resolved"
@@ -46,6 +47,16 @@ SHORT_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L to misr
 class AlertError(ValueError):
     """A lifecycle step that cannot be done; the message says why, in plain English."""
 
+    def __init__(self, message: str, alert: dict | None = None):
+        super().__init__(message)
+        self.alert = alert  # the alert as it stands, when another step got there first
+
+
+def already_resolved(alert: dict, tz: tzinfo) -> AlertError:
+    """The refusal for a step that lost the race to a resolve: who resolved it, and when (ward time)."""
+    at = datetime.fromisoformat(alert["resolved_at"]).astimezone(tz)
+    return AlertError(f"This alert was already resolved by {alert['resolved_by']} at {at:%H:%M}.", alert)
+
 
 def new_alert(kind: str, ward: str, raised_at: str, summary: str, rating: dict | None = None, detail: dict | None = None) -> dict:
     """A fresh open alert with its follow-up token (a locator for the QR code: 192 random bits)."""
@@ -76,10 +87,10 @@ def new_alert(kind: str, ward: str, raised_at: str, summary: str, rating: dict |
     }
 
 
-def acknowledge(alert: dict, who: str, at: str) -> dict:
+def acknowledge(alert: dict, who: str, at: str, tz: tzinfo = timezone.utc) -> dict:
     """Someone is on it. Acknowledging twice is harmless; a resolved alert stays resolved."""
     if alert["status"] == RESOLVED:
-        raise AlertError("This alert is already resolved.")
+        raise already_resolved(alert, tz)
     if alert["status"] == ACKNOWLEDGED:
         return alert
     return dict(
@@ -91,10 +102,10 @@ def acknowledge(alert: dict, who: str, at: str) -> dict:
     )
 
 
-def resolve(alert: dict, who: str, at: str, action: object, public_note: object = None) -> dict:
+def resolve(alert: dict, who: str, at: str, action: object, public_note: object = None, tz: tzinfo = timezone.utc) -> dict:
     """Close the loop: what was done, and optionally a "You said, we did" sentence for patients."""
     if alert["status"] == RESOLVED:
-        raise AlertError("This alert is already resolved.")
+        raise already_resolved(alert, tz)
     action = action.strip() if isinstance(action, str) else ""
     if not action:
         raise AlertError("Say what was done before resolving the alert.")
@@ -105,7 +116,7 @@ def resolve(alert: dict, who: str, at: str, action: object, public_note: object 
     public_note = (public_note or "").strip() or None
     if public_note and len(public_note) > MAX_PUBLIC_NOTE_CHARS:
         raise AlertError(f"The 'You said, we did' note must be at most {MAX_PUBLIC_NOTE_CHARS} characters.")
-    acknowledged = acknowledge(alert, who, at)
+    acknowledged = acknowledge(alert, who, at, tz)
     return dict(
         acknowledged,
         status=RESOLVED,

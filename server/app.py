@@ -14,6 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from server import headers
 from server.live import WardServer
+from server.picture import WARD_TIMEZONE
 from server.storage import load_secret
 from shared.protocol import MAX_PAYLOAD_BYTES
 
@@ -29,7 +30,7 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__)
     app.config.from_mapping(
         DATA_DIR="var",
-        TIMEZONE="Europe/London",
+        TIMEZONE=WARD_TIMEZONE,  # WARDPULSE_TIMEZONE: the ward's days and months
         PUBLIC_URL=None,  # the address phones and tablets use, for QR codes and links
         TREND_DEFAULT_P0=0.08,  # negative rate assumed until a ward has ~900 ratings of its own
         TREND_DEFAULT_VOLUME=30.0,  # ratings a day assumed until a ward has a week of history

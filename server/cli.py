@@ -20,11 +20,13 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
 
 from server.admin import run_command
 from server.auth import hash_password
+from server.picture import WARD_TIMEZONE
 from server.spreadsheet import inert_row
 from server.storage import (
     ROLES,
@@ -33,6 +35,7 @@ from server.storage import (
     Registry,
     StorageUnavailable,
     read_ratings,
+    read_ward_month,
     write_atomically,
 )
 
@@ -135,7 +138,8 @@ def cli(ctx: click.Context, data_dir: Path) -> None:
 @click.pass_obj
 def serve(data_dir: Path, host: str, port: int, async_mode: str, public_url: str | None, trusted_proxies: int | None) -> None:
     """Run the ward server."""
-    from server.app import create_app
+    from server.app import create_app, socketio
+    from server.events import keep_alerts_saved
     from server.entry import listen_and_serve, offload_for
     from server.heap import HeapKeeper
 
@@ -174,6 +178,7 @@ def serve(data_dir: Path, host: str, port: int, async_mode: str, public_url: str
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     HeapKeeper().start()  # after start-up, so the history just loaded is frozen too
+    socketio.start_background_task(keep_alerts_saved, app.extensions["wardpulse"])
     listen_and_serve(app, host, port, async_mode, on_listening)
 
 
@@ -298,7 +303,7 @@ def _read_password() -> str:
 @cli.command()
 @click.option("--ward", "ward_code", required=True, help="Code of the ward.")
 @click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True, help="Output format.")
-@click.option("--month", help="Only ratings tapped in this month, YYYY-MM.")
+@click.option("--month", help="Only ratings tapped in this month of the ward's calendar (Europe/London), YYYY-MM.")
 @click.pass_obj
 def export(data_dir: Path, ward_code: str, fmt: str, month: str | None) -> None:
     """Print every stored rating of a ward, one per row or line."""
@@ -307,7 +312,11 @@ def export(data_dir: Path, ward_code: str, fmt: str, month: str | None) -> None:
     ward_code = ward_code.upper()
     if Registry(data_dir).ward(ward_code) is None:
         raise click.ClickException(f"there is no ward {ward_code}")
-    ratings = sorted(read_ratings(data_dir, ward_code, month), key=lambda r: (r["tapped_at"], r["id"]))
+    if month is None:
+        stored = read_ratings(data_dir, ward_code)
+    else:  # the same months the ward screen and chart count in (WARDPULSE_TIMEZONE, as `serve` reads it)
+        stored = read_ward_month(data_dir, ward_code, month, ZoneInfo(os.environ.get("WARDPULSE_TIMEZONE", WARD_TIMEZONE)))
+    ratings = sorted(stored, key=lambda r: (r["tapped_at"], r["id"]))
     out = sys.stdout
     if fmt == "jsonl":
         for r in ratings:

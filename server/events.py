@@ -15,6 +15,7 @@ from server.alerts import AlertError
 from shared.protocol import (
     ACKNOWLEDGE_ALERT,
     ALERT,
+    ALERT_REFUSED,
     CLOCK,
     KIOSK_NAMESPACE,
     KIOSK_STATUS,
@@ -112,9 +113,14 @@ def kiosk_rating(payload=None, *extra):
         emit_to_ward(RATING, item)
     for alert in raised:
         emit_to_ward(ALERT, alert)
-    if (trouble_before is None) != (wards.storage_problem is None):
-        socketio.emit(STATUS, wards.status(), namespace=STAFF_NAMESPACE)  # every ward: the disk is shared
+    tell_screens_if_storage_changed(wards, trouble_before)
     return ack
+
+
+def tell_screens_if_storage_changed(wards, trouble_before: str | None) -> None:
+    """Show or clear the storage banner on every ward's screens (the disk is shared) when it changed."""
+    if (trouble_before is None) != (wards.storage_problem is None):
+        socketio.emit(STATUS, wards.status(), namespace=STAFF_NAMESPACE)
 
 
 @socketio.on("connect", namespace=STAFF_NAMESPACE)
@@ -140,13 +146,19 @@ def _act_on_alert(step: str, payload: object) -> dict:
     if signed_in_staff() is None:  # signed out, or out everywhere, since this screen connected
         return ProtocolError("not_signed_in").as_ack()
     payload = payload if isinstance(payload, dict) else {}
+    wards = current_app.extensions["wardpulse"]
+    trouble_before = wards.storage_problem
     try:
-        alert = current_app.extensions["wardpulse"].act_on_alert(
+        alert = wards.act_on_alert(
             session["ward"], payload.get("id"), viewer["name"], step, payload.get("action"), payload.get("public_note")
         )
     except AlertError as refusal:
-        return {"ok": False, "error": "alert_refused", "message": str(refusal)}
+        refused = {"ok": False, "error": ALERT_REFUSED, "message": str(refusal)}
+        if refusal.alert:  # another step won: this screen shows the winner at once
+            refused["alert"] = refusal.alert
+        return refused
     emit_to_ward(ALERT, alert)
+    tell_screens_if_storage_changed(wards, trouble_before)
     return {"ok": True, "alert": alert}
 
 
@@ -167,6 +179,23 @@ def on_error(exc):
     """A bug must never take the server down: log it and tell the sender to keep its rating and retry."""
     log.exception("socket handler failed (sid %s): %s", request.sid, exc)
     return ProtocolError("server_error").as_ack()
+
+
+RETRY_ALERTS_SECONDS = 3  # how soon an alert the disk refused is tried again, with no rating needed
+
+
+def keep_alerts_saved(wards) -> None:
+    """Background task of `serve`: retry alerts the disk refused until they are durable; clear the banner then."""
+    while True:
+        socketio.sleep(RETRY_ALERTS_SECONDS)
+        trouble_before = wards.storage_problem
+        if trouble_before is None:
+            continue
+        try:
+            wards.retry_unsaved()
+        except Exception:  # a bug here must not end the retries
+            log.exception("retrying unsaved alerts failed")
+        tell_screens_if_storage_changed(wards, trouble_before)
 
 
 def drop_kiosk(kiosk_id: str) -> int:

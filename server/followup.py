@@ -27,7 +27,7 @@ def _alert_for(token: str) -> tuple[dict | None, dict | None]:
     staff = signed_in_staff()
     if staff is None:
         return None, None
-    alert = current_app.extensions["wardpulse"].alerts.find("follow_up_token", token)
+    alert = current_app.extensions["wardpulse"].find_alert("follow_up_token", token)
     if alert is None:
         abort(404)
     if alert["ward"] != staff["ward"] and staff["role"] != "admin":
@@ -84,7 +84,7 @@ def follow_up_qr(token):
 @requires("staff")
 def typed(short_code, staff):
     """The short code printed under the QR code, for a phone that cannot scan."""
-    alert = current_app.extensions["wardpulse"].alerts.find("short_code", short_code.strip().upper())
+    alert = current_app.extensions["wardpulse"].find_alert("short_code", short_code.strip().upper())
     if alert is None:
         abort(404)
     return redirect(url_for("followup.follow_up", token=alert["follow_up_token"]))

@@ -5,6 +5,7 @@ Socket handlers and views call this; it never touches Flask or Socket.IO itself.
 
 from __future__ import annotations
 
+import logging
 import threading
 import uuid
 from datetime import datetime, timedelta
@@ -19,6 +20,8 @@ from server.redact import redact_rating
 from server.storage import AlertStore, Conflict, RatingJournal, Registry, StorageUnavailable, fingerprint, now_utc, storage_writable
 from server.trends import DEFAULT_P0, Baseline, TrendDetector, baseline_for, threshold_for
 from shared.protocol import CLOCK_FLAG_MS, CLOCK_UNKNOWN_MARK, MAX_OFFSET_MS, ProtocolError, iso_utc, parse_utc, validate_rating
+
+log = logging.getLogger(__name__)
 
 # Fields of a stored rating that staff screens never need.
 _PRIVATE = {"fingerprint"}
@@ -111,6 +114,12 @@ class WardServer:
         self.journal = RatingJournal(self.data_dir, offload)
         self.alerts = AlertStore(self.data_dir, offload)
         self._lock = threading.Lock()
+        # Held across read, change and save of alerts, so two staff acting at once never undo each other.
+        self._alerts_lock = threading.Lock()
+        self._unsaved: dict[str, dict[str, dict]] = {}  # ward -> alert id -> alert the disk refused, retried
+        self._alerts_problem: str | None = None
+        self._journal_problem: str | None = None
+        self._seq: dict[str, int] = {}  # per ward: screens keep the figures of the highest they have seen
         self._pictures: dict[str, WardPicture] = {}
         self._detectors: dict[str, TrendDetector] = {}
         self._newest_tap: dict[str, str] = {}
@@ -119,7 +128,6 @@ class WardServer:
         self._own_ward_limit = Limiter(OWN_DEVICE_WARD_PER_HOUR, timedelta(hours=1))
         self._presence: dict[str, dict] = {}  # kiosk id -> sockets, last seen, outbox size it reported
         self._kiosk_days: dict[tuple[str, str], dict] = {}  # (kiosk id, local day) -> ratings, misuse
-        self.storage_problem: str | None = None  # set while the disk refuses writes
         self.registry_changed()
 
         now = now_utc()
@@ -131,23 +139,25 @@ class WardServer:
     # ------------------------------------------------------------------ start-up
 
     def _restore(self, recent: list[dict], now: datetime) -> None:
-        """Rebuild each detector from its checkpoint plus the journal, and raise any alert a crash lost."""
+        """Rebuild each detector from its checkpoint plus the journal, and raise any alert a crash or a
+        refused write lost, from every rating loaded (a disk can stay broken for days before a restart)."""
         wards = {r["ward"] for r in recent} | set(self.alerts.wards())
-        known = {w: {a["rating_id"] for a in self.alerts.alerts(w)} for w in wards}
-        # Only fresh ratings: an edited phrase list must not raise alerts about last month's comments.
-        recover_since = iso_utc(now - timedelta(days=1))
+        known = {w: {(a["rating_id"], a["kind"]) for a in self.alerts.alerts(w)} for w in wards}
+        # A comment judged before a sister edited the phrase list was judged by the old list: do not
+        # raise alerts about last month's comments because a phrase was added today.
+        phrases_since = {w["code"]: w.get("settings_changed_at") or "" for w in self.registry.wards()}
         for ward in sorted(wards):
             saved = self.alerts.checkpoint(ward)
             self._detectors[ward] = TrendDetector.from_checkpoint(saved) if saved else TrendDetector(self._baseline(ward, now))
         for rating in recent:
             ward = rating["ward"]
-            raised = self._judge(rating, now)
             lost = [
-                a for a in raised
-                if a["kind"] == "trend" or (a["rating_id"] not in known[ward] and rating["received_at"] >= recover_since)
+                a for a in self._judge(rating, now)
+                if a["kind"] == "trend" or ((a["rating_id"], a["kind"]) not in known[ward]
+                                            and (a["kind"] == "follow_up" or rating["received_at"] >= phrases_since.get(ward, "")))
             ]
             if lost:
-                self.alerts.save(ward, lost, self._detectors[ward].checkpoint())
+                self._keep(ward, lost, self._detectors[ward].checkpoint())
 
     # ------------------------------------------------------------------ devices
 
@@ -212,9 +222,9 @@ class WardServer:
         except ProtocolError as refusal:
             return refusal.as_ack(), None, []
         except StorageUnavailable as problem:
-            self.storage_problem = str(problem)
+            self._journal_problem = str(problem)
             return ProtocolError("storage_unavailable").as_ack(), None, []
-        self.storage_problem = None
+        self._journal_problem = None
         ack = {"ok": True, "id": rating.id, "duplicate": not new}
         if not new:
             return ack, None, []
@@ -225,12 +235,12 @@ class WardServer:
             raised = self._judge(record, now)
             checkpoint = self._detector(ward, now).checkpoint() if raised or self._fold(ward, now) else None
             item = self.feed_item(record, with_live=True, now=now)
+            item["seq"] = self._seq[ward] = self._seq.get(ward, 0) + 1
         if raised or checkpoint:
-            try:
-                self.alerts.save(ward, raised, checkpoint)
-            except StorageUnavailable:
-                # The rating is safe in the journal; the next start replays it and raises the alert again.
-                return ack, item, []
+            with self._alerts_lock:
+                durable = self._keep(ward, raised, checkpoint)
+            if raised:
+                ack["alert_durable"] = durable
         return ack, item, [self.alert_view(a) for a in raised]
 
     def _store(self, record: dict, fields: dict) -> tuple[bool, dict]:
@@ -307,34 +317,87 @@ class WardServer:
         """An alert as staff screens receive it, with the follow-up link for its QR code."""
         return dict(alert, follow_up_url=f"{self.public_url()}/f/{alert['follow_up_token']}")
 
+    def _ward_alerts(self, ward: str) -> list[dict]:
+        """Every alert of the ward: the stored ones, and any the disk has not taken yet in their place."""
+        alerts = {a["id"]: a for a in self.alerts.alerts(ward)}
+        # Copied first: a save on another thread may change the waiting alerts meanwhile.
+        alerts.update((a["id"], dict(a)) for a in list(self._unsaved.get(ward, {}).values()))
+        return list(alerts.values())
+
     def active_alerts(self, ward: str) -> list[dict]:
         """Open and acknowledged alerts, newest first."""
-        active = [a for a in self.alerts.alerts(ward) if a["status"] in lifecycle.ACTIVE]
+        active = [a for a in self._ward_alerts(ward) if a["status"] in lifecycle.ACTIVE]
         return [self.alert_view(a) for a in sorted(active, key=lambda a: a["raised_at"], reverse=True)]
 
+    def find_alert(self, field: str, value: str) -> dict | None:
+        """The alert whose `field` (follow_up_token or short_code) has this value, on any ward."""
+        for alerts in list(self._unsaved.values()):
+            found = next((a for a in list(alerts.values()) if a[field] == value), None)
+            if found:
+                return dict(found)
+        return self.alerts.find(field, value)
+
     def act_on_alert(self, ward: str, alert_id: object, who: str, step: str, action: object = None, public_note: object = None) -> dict:
-        """Acknowledge or resolve an alert of this ward; raises AlertError with a plain reason."""
-        alert = self.alerts.alert(ward, alert_id) if isinstance(alert_id, str) else None
-        if alert is None:
-            raise lifecycle.AlertError("There is no such alert on this ward.")
-        now = now_utc()
-        if step == "acknowledge":
-            changed = lifecycle.acknowledge(alert, who, iso_utc(now))
-        else:
-            changed = lifecycle.resolve(alert, who, iso_utc(now), action, public_note)
-        checkpoint = None
-        with self._lock:
-            detector = self._detector(ward, now)
-            if alert["kind"] == "trend" and alert["status"] == lifecycle.OPEN and detector.held:
-                # Ratings that arrived while the alert was held stay judged; watch afresh from h/2.
-                detector.cutoff = max(detector.cutoff, self._newest_tap.get(ward, ""))
-                detector.acknowledge(self._baseline(ward, now))
-                checkpoint = detector.checkpoint()
-        self.alerts.save(ward, [changed], checkpoint)
+        """Acknowledge or resolve an alert of this ward; raises AlertError with a plain reason.
+
+        A compare-and-set: the alert is read, changed and saved under one lock, so a step that lost
+        the race is judged against the winner's alert (resolved stays resolved) and refused with its name.
+        """
+        with self._alerts_lock:
+            alert = self._unsaved.get(ward, {}).get(alert_id) if isinstance(alert_id, str) else None
+            alert = alert or (self.alerts.alert(ward, alert_id) if isinstance(alert_id, str) else None)
+            if alert is None:
+                raise lifecycle.AlertError("There is no such alert on this ward.")
+            now = now_utc()
+            try:
+                if step == "acknowledge":
+                    changed = lifecycle.acknowledge(alert, who, iso_utc(now), self.tz)
+                else:
+                    changed = lifecycle.resolve(alert, who, iso_utc(now), action, public_note, self.tz)
+            except lifecycle.AlertError as refusal:
+                refusal.alert = refusal.alert and self.alert_view(refusal.alert)
+                raise
+            checkpoint = None
+            with self._lock:
+                detector = self._detector(ward, now)
+                if alert["kind"] == "trend" and alert["status"] == lifecycle.OPEN and detector.held:
+                    # Ratings that arrived while the alert was held stay judged; watch afresh from h/2.
+                    detector.cutoff = max(detector.cutoff, self._newest_tap.get(ward, ""))
+                    detector.acknowledge(self._baseline(ward, now))
+                    checkpoint = detector.checkpoint()
+            if changed is not alert or checkpoint:
+                self._keep(ward, [changed], checkpoint)
         view = self.alert_view(changed)
         if alert["kind"] == "trend":
             view["trend"] = self._detector(ward, now).gauge()  # screens redraw the gauge at once
         return view
+
+    def _keep(self, ward: str, alerts: list[dict], checkpoint: dict | None) -> bool:
+        """Save alerts (with any the disk refused before) and the checkpoint; True once all are durable.
+
+        Called holding the alerts lock. A refused write keeps the alerts in memory, where screens and
+        staff still see and act on them, and sets the storage problem until `retry_unsaved` gets them down.
+        """
+        waiting = self._unsaved.setdefault(ward, {})
+        waiting.update((a["id"], a) for a in alerts)
+        try:
+            self.alerts.save(ward, list(waiting.values()), checkpoint)
+        except StorageUnavailable as problem:
+            log.error("could not save %d alert(s) of ward %s: %s", len(waiting), ward, problem)
+            self._alerts_problem = f"the alerts of ward {ward} cannot be saved ({problem})"
+            return False
+        del self._unsaved[ward]
+        if not self._unsaved:
+            self._alerts_problem = None
+        return True
+
+    def retry_unsaved(self) -> None:
+        """Try again to save every alert the disk refused (called every few seconds while any wait)."""
+        with self._alerts_lock:
+            for ward in list(self._unsaved):
+                with self._lock:
+                    checkpoint = self._detector(ward, None).checkpoint()
+                self._keep(ward, [], checkpoint)
 
     # ------------------------------------------------------------------ kiosks seen from the admin page
 
@@ -417,6 +480,7 @@ class WardServer:
             recent = [self.feed_item(r) for r in picture.recent()]
             stats = picture.stats(now)
             trend = self._detector(ward, now).gauge()
+            seq = self._seq.get(ward, 0)
         return {
             "ward": {"code": ward, "name": (self.registry.ward(ward) or {}).get("name", ward)},
             "open_alerts": self.active_alerts(ward),
@@ -424,17 +488,26 @@ class WardServer:
             "stats": stats,
             "trend": trend,
             "status": self.status(),
+            "seq": seq,
         }
 
     def storage_writable(self) -> tuple[bool, str]:
         """The health probe's fsync, off the event loop like every other disk write."""
         return self._offload(storage_writable, self.data_dir)
 
+    @property
+    def storage_problem(self) -> str | None:
+        """Why the disk refuses writes just now (ratings or alerts), or None."""
+        return self._journal_problem or self._alerts_problem
+
     def status(self) -> dict:
         """Storage health for the ward screen's banner."""
-        if self.storage_problem:
+        if self._journal_problem:
             return {"storage_ok": False, "message": "Ratings cannot be saved just now: the tablets are keeping them "
-                    "and will send them again. Tell IT: " + self.storage_problem}
+                    "and will send them again. Tell IT: " + self._journal_problem}
+        if self._alerts_problem:
+            return {"storage_ok": False, "ratings_ok": True, "message": "Alerts cannot be saved just now: they stay on "
+                    "the screens and are saved as soon as the disk allows. Tell IT: " + self._alerts_problem}
         return {"storage_ok": True, "message": ""}
 
     def daily_negative(self, ward: str, days: int = 60, now: datetime | None = None) -> list[tuple[str, float, int]]:
@@ -469,11 +542,12 @@ class WardServer:
         """A sister changed the ward's phrases or trend settings: use them from the next rating on."""
         self.registry_changed()
         now = now_utc()
-        with self._lock:
-            detector = self._detector(ward, now)
-            detector.baseline = self._baseline(ward, now)
-            checkpoint = detector.checkpoint()
-        self.alerts.save(ward, [], checkpoint)
+        with self._alerts_lock:
+            with self._lock:
+                detector = self._detector(ward, now)
+                detector.baseline = self._baseline(ward, now)
+                checkpoint = detector.checkpoint()
+            self._keep(ward, [], checkpoint)
 
     def close(self) -> None:
         self.journal.close()

@@ -9,6 +9,8 @@ from datetime import date, datetime, tzinfo
 from shared.fft import NEGATIVE, POSITIVE, SCORES
 
 KEEP_DAYS = 100  # enough for a 90-day baseline and a 60-day chart
+# A ward's day and month, everywhere they are counted (screen, chart, export): the app's TIMEZONE.
+WARD_TIMEZONE = "Europe/London"
 from shared.protocol import parse_utc
 
 

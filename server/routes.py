@@ -39,8 +39,10 @@ def answers_for_page() -> list[dict]:
 
 @bp.get("/healthz")
 def healthz():
-    ok, reason = current_app.extensions["wardpulse"].storage_writable()
     wards = current_app.extensions["wardpulse"]
+    ok, reason = wards.storage_writable()
+    if ok and wards.storage_problem:  # the data dir takes a probe, but a file in it still refuses writes
+        ok, reason = False, wards.storage_problem
     # Kiosks whose clock is more than a minute off: their taps are placed on the server's clock.
     body = {"ok": ok, "storage": reason, "protocol": protocol.PROTOCOL_VERSION, "kiosk_clocks_off": wards.clocks_off()}
     return jsonify(body), (200 if ok else 503)

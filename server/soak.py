@@ -113,6 +113,7 @@ class WardProcess:
         self.log_path = log_path or data_dir / SERVER_LOG
         self.port = 0
         self.proc: subprocess.Popen | None = None
+        self.env: dict[str, str] | None = None  # the process's environment, if not this one's
 
     @property
     def url(self) -> str:
@@ -123,7 +124,7 @@ class WardProcess:
         command = [sys.executable, "-m", "server", "--data-dir", str(self.data_dir), "serve",
                    "--port", str(self.port), "--async-mode", self.async_mode]
         with open(self.log_path, "a") as log:
-            self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True)
+            self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True, env=self.env)
 
     def start(self, timeout: float = 30.0) -> float:
         """Start and wait until /healthz answers; return the seconds that took."""

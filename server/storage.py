@@ -26,14 +26,14 @@ import re
 import secrets
 import threading
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Callable, Iterator
 
 from tinydb import Query, TinyDB
 from tinydb.storages import Storage
 
-from shared.protocol import ProtocolError
+from shared.protocol import MAX_CLOCK_SKEW, ProtocolError
 
 log = logging.getLogger(__name__)
 
@@ -154,8 +154,23 @@ def load_secret(data_dir: Path, name: str = SECRET_FILE) -> str:
     return path.read_text().strip()
 
 
+TEST_CLOCK_ENV = "WARDPULSE_TEST_CLOCK"
+
+
+def _clock_shift(start: str | None) -> timedelta:
+    """How far this process's clock is moved: tests set WARDPULSE_TEST_CLOCK to an ISO time (e.g.
+    2026-11-30T23:58:00Z) to start a real server at a month end; the clock then runs on from there."""
+    if not start:
+        return timedelta(0)
+    return datetime.fromisoformat(start).astimezone(timezone.utc) - datetime.now(timezone.utc)
+
+
+_CLOCK_SHIFT = _clock_shift(os.environ.get(TEST_CLOCK_ENV))
+
+
 def now_utc() -> datetime:
-    return datetime.now(timezone.utc)
+    """The one clock of the server (moved only by WARDPULSE_TEST_CLOCK, which tests alone set)."""
+    return datetime.now(timezone.utc) + _CLOCK_SHIFT
 
 
 def _stamp() -> str:
@@ -223,9 +238,27 @@ def journal_files(data_dir: Path, ward: str | None = None, month: str | None = N
 
 
 def read_ratings(data_dir: Path, ward: str | None = None, month: str | None = None) -> Iterator[dict]:
-    """Every stored rating (optionally one ward and one month), oldest partition first. Read-only."""
+    """Every stored rating (optionally one ward and one journal month), oldest partition first. Read-only."""
     for path in journal_files(Path(data_dir), ward, month):
         yield from read_journal(path)
+
+
+def ward_month(tapped_at: str, tz: tzinfo) -> str:
+    """The ward's month (YYYY-MM, in its time zone) of a UTC tap time."""
+    return datetime.fromisoformat(tapped_at).astimezone(tz).strftime("%Y-%m")
+
+
+def read_ward_month(data_dir: Path, ward: str, month: str, tz: tzinfo) -> Iterator[dict]:
+    """The ratings tapped in one month of the ward's calendar (e.g. Europe/London).
+
+    Journals are split by the UTC month of the tap (a file never changes name with the clocks), so a
+    ward month reaches into its neighbours: 00:30 BST on 1 August is 23:30 UTC on 31 July. Reading the
+    month before and after and keeping the ward month's taps is exact for any zone within a day of UTC.
+    """
+    first = datetime.strptime(month, "%Y-%m")
+    around = [(first - timedelta(days=1)).strftime("%Y-%m"), month, (first + timedelta(days=32)).strftime("%Y-%m")]
+    for journal_month in around:
+        yield from (r for r in read_ratings(data_dir, ward, journal_month) if ward_month(r["tapped_at"], tz) == month)
 
 
 class _Batch:
@@ -255,8 +288,13 @@ class RatingJournal:
         self._files: dict[tuple[str, str], object] = {}
 
     def load_recent(self, now: datetime, days: int = 8) -> list[dict]:
-        """Index the ratings a tablet could still resend (tapped up to 7 days ago); return them."""
+        """Index the ratings a tablet could still resend (tapped up to 7 days ago); return them.
+
+        That includes next month's journal: a tablet a few minutes fast taps into it before midnight
+        on the last day, and a server restarted then must still know that rating when it is resent.
+        """
         months = {(now - timedelta(days=d)).strftime("%Y-%m") for d in range(days + 1)}
+        months.add((now + MAX_CLOCK_SKEW).strftime("%Y-%m"))
         recent = []
         for month in sorted(months):
             for path in sorted(self.root.glob(f"*/{month}.jsonl")):
@@ -423,7 +461,9 @@ class Registry:
             raise AdminError("expected ratings a day must be between 1 and 5000")
         if trend_p0 is not None and not 0.01 <= trend_p0 <= 0.3:
             raise AdminError("the usual negative rate must be between 1 % and 30 %")
-        settings = {"urgent_phrases": urgent_phrases, "trend_volume": trend_volume, "trend_p0": trend_p0}
+        # When the phrases last changed: start-up only re-raises comment alerts judged by today's list.
+        settings = {"urgent_phrases": urgent_phrases, "trend_volume": trend_volume, "trend_p0": trend_p0,
+                    "settings_changed_at": now_utc().isoformat(timespec="milliseconds").replace("+00:00", "Z")}
         with self._lock:
             self._table("wards").update(settings, Query().code == code)
         return self.ward(code)

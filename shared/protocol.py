@@ -73,6 +73,7 @@ ERRORS: dict[str, str] = {
     "read_only": "This screen is a read-only wall display: sign in as staff to act on alerts.",
     "alert_refused": "That cannot be done to this alert.",
 }
+ALERT_REFUSED = "alert_refused"  # a staff step on an alert refused; its message says why
 
 
 # Refusals that say "not now" rather than "never": the tablet keeps the rating and sends it again.

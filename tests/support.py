@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 import socketio
 
 from server.soak import WardProcess
+from server.storage import TEST_CLOCK_ENV
 from shared.protocol import KIOSK_NAMESPACE, STAFF_NAMESPACE, parse_utc
 
 STAFF_PASSWORD = "correct-horse-battery"
@@ -40,8 +42,10 @@ class LiveServer(WardProcess):
     def __init__(self, data_dir: Path, async_mode: str = "eventlet"):
         super().__init__(data_dir, async_mode, log_path=data_dir.parent / f"server-{data_dir.name}.log")
 
-    def start(self) -> "LiveServer":
+    def start(self, clock: str | None = None) -> "LiveServer":
+        """Start (again); `clock` (an ISO UTC time) starts the server's clock there instead of now."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.env = dict(os.environ, **{TEST_CLOCK_ENV: clock}) if clock else None
         super().start()
         return self
 
@@ -173,3 +177,20 @@ def device_at(address: str):
     http.mount("http://", FromAddress())
     http.mount("https://", FromAddress())
     return http
+
+
+def at_once(calls: list) -> list:
+    """Run each call on its own thread, released together; return their results in order."""
+    barrier, results = threading.Barrier(len(calls)), [None] * len(calls)
+
+    def run(i, call):
+        barrier.wait(timeout=10)
+        results[i] = call()
+
+    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=20)
+    assert not any(t.is_alive() for t in threads), "a client never got its answer"
+    return results

@@ -1,7 +1,8 @@
 /* WardPulse nurses'-station screen.
  *
  * On every (re)connect the server sends a snapshot that replaces everything shown; after that,
- * each new rating is added to the top of the feed and carries the day's stats with it.
+ * each new rating is added to the top of the feed and carries the day's stats with it, numbered
+ * so that figures that arrive late never replace newer ones.
  * Comments, summaries and labels from the server are untrusted text: they are only ever put on
  * the page with textContent, never as HTML.
  */
@@ -45,6 +46,7 @@
   var liveText = document.getElementById("live-text");
   var banner = document.getElementById("status-banner");
   var bannerMessage = document.getElementById("status-message");
+  var bannerTitle = banner.querySelector(".banner__title");
 
   var feed = []; // ratings, newest tapped_at first
   var rows = new Map(); // rating id -> <li>
@@ -501,7 +503,14 @@
           receiveAlert(ack.alert);
         }
       } else {
-        showCardError(parts, (ack && ack.message) || text.no_answer);
+        if (ack && ack.alert) {
+          receiveAlert(ack.alert); // someone else got there first: show what they did
+        }
+        if (cards.has(payload.id)) {
+          showCardError(parts, (ack && ack.message) || text.no_answer);
+        } else {
+          announce(ack.message);
+        }
       }
     });
   }
@@ -562,8 +571,22 @@
     return fresh;
   }
 
+  /** Each accepted step adds to an alert's history, so a longer history is a later state. */
+  function stepsOf(alert) {
+    return Array.isArray(alert.history) ? alert.history.length : 0;
+  }
+
   /** A live "alert" event (or an ack's copy): update the card; a new one gets the visual cue and chime. */
   function receiveAlert(alert) {
+    if (!alert || typeof alert.id !== "string") {
+      return;
+    }
+    // Two staff acting at once: their events can arrive in either order; an older state never
+    // replaces a newer one, so a resolved alert does not come back.
+    if (stepsOf(alert) < (alertSteps.get(alert.id) || 0)) {
+      return;
+    }
+    alertSteps.set(alert.id, stepsOf(alert));
     var before = cards.get(alert && alert.id);
     var wasHeldTrend = before && before.alert.kind === "trend" && before.alert.status === "open";
     var fresh = upsertAlert(alert);
@@ -602,6 +625,7 @@
 
   var baseTitle = document.title;
   var seenAlerts = new Set();
+  var alertSteps = new Map(); // alert id -> steps in the newest state this screen has had
   var flashTimer = null;
 
   function cue(card) {
@@ -764,6 +788,8 @@
   function renderStatus(status) {
     if (status && status.storage_ok === false) {
       bannerMessage.textContent = status.message || text.storage_problem;
+      // Ratings still being saved while only alerts wait: the title must not say feedback is lost.
+      bannerTitle.textContent = status.ratings_ok ? text.alerts_not_saved : text.feedback_not_saved;
       banner.hidden = false;
     } else if (status) {
       banner.hidden = true;
@@ -800,6 +826,9 @@
   }
   var socket = window.io(config.namespace, { auth: auth });
   var firstSnapshot = true;
+  // The server numbers each ward's figures; two ratings handled at once can arrive in either order,
+  // so a screen keeps the newest figures it has and never goes back to older ones.
+  var shownSeq = -1;
 
   socket.on("connect", function () {
     clearAccessProblem();
@@ -858,6 +887,9 @@
     });
     // On the first snapshot the alerts are simply there; after a reconnect, ones this screen
     // has not seen before get the same cue as a live one.
+    open.forEach(function (a) {
+      alertSteps.set(a.id, Math.max(stepsOf(a), alertSteps.get(a.id) || 0));
+    });
     var fresh = open.filter(upsertAlert);
     if (firstSnapshot) {
       fresh = [];
@@ -871,6 +903,7 @@
 
     renderStats(snapshot.stats);
     renderStatus(snapshot.status);
+    shownSeq = typeof snapshot.seq === "number" ? snapshot.seq : -1;
   });
 
   socket.on(events.rating || "rating", function (rating) {
@@ -882,6 +915,10 @@
       sortFeed();
       renderFeed(rating.id);
     }
+    if (typeof rating.seq === "number" && rating.seq <= shownSeq) {
+      return; // figures older than those shown: the rating is in the feed, its totals are not news
+    }
+    shownSeq = typeof rating.seq === "number" ? rating.seq : shownSeq;
     renderStats(rating.stats);
     setTrend(rating.trend);
   });

@@ -221,3 +221,26 @@ def test_sound_is_off_until_turned_on_then_chimes_for_each_new_alert(live_server
     wall.reload()  # remembered on this screen
     wait_online(wall)
     expect(wall.get_by_role("button", name="Sound on")).to_have_attribute("aria-pressed", "true")
+
+
+def test_an_alert_the_disk_refused_stays_on_the_screen_under_a_banner_that_clears_by_itself(live_server, pages):
+    display = live_server.add_display()
+    wall = pages.new()
+    wall.goto(display["url"])
+    wait_online(wall)
+    blocker = live_server.data_dir / "alerts" / "7B.json.tmp"
+    blocker.mkdir(parents=True)  # only the ward's alerts file refuses writes
+    tablet = kiosk_socket(live_server.url, live_server.add_kiosk()["token"])
+    try:
+        rate(tablet, "poor", follow_up={"location": "Bay 1"})
+    finally:
+        tablet.disconnect()
+    banner = wall.locator("#status-banner")
+    expect(wall.locator("[data-alert-id]")).to_have_count(1, timeout=5_000)
+    expect(wall.locator("[data-alert-id]")).to_contain_text(TALK_TO_SOMEONE)
+    expect(banner).to_be_visible()
+    expect(banner).to_contain_text("Alerts are not being saved")
+    expect(banner).to_contain_text("they stay on the screens")
+    blocker.rmdir()
+    expect(banner).to_be_hidden(timeout=10_000)
+    expect(wall.locator("[data-alert-id]")).to_have_count(1)

@@ -271,6 +271,8 @@ def check_valid(kiosk: Kiosk, ledger: dict, payload: dict) -> None:
     """A valid rating is stored once: new, a duplicate of the same content, a second version of the same tap, or a conflict."""
     expected = as_stored(payload)
     ack = kiosk.send(payload)
+    # A rating that raises an alert (a follow-up, an urgent phrase) also says whether the alert is on disk.
+    assert ack.pop("alert_durable", True) is True, (payload, ack)
     known = ledger.get(expected["id"])
     if known is None:
         assert ack_body(ack) == {"ok": True, "id": expected["id"], "duplicate": False}, (payload, ack)

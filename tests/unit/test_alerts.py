@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import pytest
 
 from server.alerts import (
@@ -79,3 +81,23 @@ def test_urgent_phrases(comment, phrase):
 def test_a_ward_can_use_its_own_phrases():
     assert urgent_phrase("the buzzer is broken", ["buzzer"]) == "buzzer"
     assert urgent_phrase("I felt unsafe", ["buzzer"]) is None
+
+
+@pytest.mark.parametrize(
+    "resolved_at, shown",
+    [
+        ("2026-11-26T14:02:00.000Z", "14:02"),  # GMT: the ward's clock is UTC
+        ("2026-07-01T13:02:00.000Z", "14:02"),  # BST: an hour ahead
+    ],
+)
+@pytest.mark.parametrize("late_step", ["acknowledge", "resolve"])
+def test_a_step_on_a_resolved_alert_is_refused_with_who_and_when_and_the_alert(resolved_at, shown, late_step):
+    done = resolve(fresh(), "J Smith", resolved_at, "Sat with her")
+    london = ZoneInfo("Europe/London")
+    with pytest.raises(AlertError) as refused:
+        if late_step == "acknowledge":
+            acknowledge(done, "nurse", "2026-11-26T15:00:00.000Z", london)
+        else:
+            resolve(done, "nurse", "2026-11-26T15:00:00.000Z", "Also sat with her", tz=london)
+    assert str(refused.value) == f"This alert was already resolved by J Smith at {shown}."
+    assert refused.value.alert == done

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -18,7 +19,9 @@ from server.storage import (
     Registry,
     StorageUnavailable,
     read_ratings,
+    read_ward_month,
     repair_journal,
+    ward_month,
 )
 from shared.protocol import ProtocolError
 
@@ -198,3 +201,40 @@ def test_token_lookups_follow_every_write(tmp_path):
     assert registry.device_by_token("kiosks", fresh["token"])["revoked_at"] is None
     registry.revoke_kiosk(kiosk["id"])
     assert registry.device_by_token("kiosks", fresh["token"])["revoked_at"]
+
+
+def test_a_restart_at_23_59_on_the_last_day_knows_a_fast_tablets_tap_in_next_months_journal(journal, reopen):
+    journal.add(*record(1, at="2026-12-01T00:02:00.000Z"))  # tapped at 23:58 on a tablet four minutes fast
+    journal = reopen()
+    assert [r["id"][-1] for r in journal.load_recent(datetime(2026, 11, 30, 23, 59, tzinfo=timezone.utc))] == ["1"]
+    assert journal.add(*record(1, at="2026-12-01T00:02:00.000Z")) is False
+
+
+# (tap time in UTC, the ward's month in Europe/London): the 1st in summer time, the last day in winter
+# time, and the hours around both clock changes of 2026 (29 March and 25 October, at 01:00 UTC).
+WARD_MONTHS = [
+    ("2026-07-31T23:30:00.000Z", "2026-08"),  # 00:30 BST on 1 August
+    ("2026-07-31T22:59:59.999Z", "2026-07"),  # 23:59 BST on 31 July
+    ("2026-11-30T23:30:00.000Z", "2026-11"),  # 23:30 GMT on 30 November
+    ("2026-12-01T00:00:00.000Z", "2026-12"),  # midnight GMT
+    ("2026-03-29T00:59:00.000Z", "2026-03"),  # 00:59 GMT, the clocks go forward at 01:00
+    ("2026-03-31T23:30:00.000Z", "2026-04"),  # 00:30 BST on 1 April, two days later
+    ("2026-10-25T00:30:00.000Z", "2026-10"),  # 01:30 BST, the first of the two 01:30s
+    ("2026-10-31T23:30:00.000Z", "2026-10"),  # 23:30 GMT on 31 October, after the clocks went back
+    ("2026-09-30T23:30:00.000Z", "2026-10"),  # 00:30 BST on 1 October
+]
+
+
+@pytest.mark.parametrize("tapped_at, month", WARD_MONTHS)
+def test_a_ward_month_is_the_london_month(tapped_at, month):
+    assert ward_month(tapped_at, ZoneInfo("Europe/London")) == month
+
+
+@pytest.mark.parametrize("tapped_at, month", WARD_MONTHS)
+def test_reading_a_ward_month_finds_the_tap_in_whichever_journal_holds_it(journal, tmp_path, tapped_at, month):
+    journal.add(*record(1, at=tapped_at))
+    london = ZoneInfo("Europe/London")
+    assert [r["tapped_at"] for r in read_ward_month(tmp_path, "7B", month, london)] == [tapped_at]
+    first = datetime.strptime(month, "%Y-%m")
+    for other in ((first - timedelta(days=1)).strftime("%Y-%m"), (first + timedelta(days=31)).strftime("%Y-%m")):
+        assert list(read_ward_month(tmp_path, "7B", other, london)) == [], other
