@@ -11,7 +11,7 @@ import socketio
 from kiosk.client import make_rating
 from server.redact import EMAIL, NHS_NUMBER, PHONE_NUMBER, POSTCODE
 from shared.protocol import KIOSK_NAMESPACE, RATING
-from support import Screen, kiosk_socket, staff_cookie, wait_until
+from support import Screen, ack_body, kiosk_socket, staff_cookie, wait_until
 
 TYPED = "I am scared. NHS no 943 476 5919, ring my son on 07700 900123 or jo.smith@example.com, we live at SW1A 1AA"
 MASKED = f"I am scared. NHS no {NHS_NUMBER}, ring my son on {PHONE_NUMBER} or {EMAIL}, we live at {POSTCODE}"
@@ -33,8 +33,9 @@ def test_a_comment_and_location_are_stored_shown_alerted_and_exported_masked(liv
     first = tablet.call(RATING, rating, namespace=KIOSK_NAMESPACE)
     again = tablet.call(RATING, rating, namespace=KIOSK_NAMESPACE)  # the tablet missed the ack and resends
     tablet.disconnect()
-    assert first == {"ok": True, "id": rating["id"], "duplicate": False}
-    assert again == {"ok": True, "id": rating["id"], "duplicate": True}
+    # It raises alerts, so its ack also says they are durable.
+    assert ack_body(first) == {"ok": True, "id": rating["id"], "duplicate": False, "alert_durable": True}
+    assert ack_body(again) == {"ok": True, "id": rating["id"], "duplicate": True}
 
     wait_until(lambda: {a["kind"] for a in screen.alerts} == {"follow_up", "comment"}, what="both alerts")
     screen.close()

@@ -14,7 +14,7 @@ import requests
 import socketio
 
 from shared.protocol import KIOSK_NAMESPACE, RATING, iso_utc
-from support import Screen, device_at, kiosk_socket, try_sign_in, wait_until
+from support import Screen, ack_body, device_at, kiosk_socket, try_sign_in, wait_until
 
 pytestmark = pytest.mark.proxy
 
@@ -67,7 +67,7 @@ def test_kiosk_rating_over_wss_is_acked_and_a_ward_screen_over_wss_receives_it(n
         assert tablet.transport() == "websocket" and screen.sio.transport() == "websocket"
         rating = new_rating(comment="Through the proxy")
         ack = tablet.call(RATING, rating, namespace=KIOSK_NAMESPACE, timeout=10)
-        assert ack == {"ok": True, "id": rating["id"], "duplicate": False}
+        assert ack_body(ack) == {"ok": True, "id": rating["id"], "duplicate": False}
         [seen] = wait_until(lambda: [r for r in screen.ratings if r["id"] == rating["id"]], what="the rating on the screen")
         assert seen["comment"] == "Through the proxy"
     finally:
