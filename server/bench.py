@@ -616,7 +616,7 @@ class Load:
                 return
             seen = len(self.alerts)
             sent = time.perf_counter()
-            # DESIGN §4: a patient asking for someone to talk to raises an alert at once.
+            # A patient asking for someone to talk to raises an alert at once.
             if not self.tap(self.kiosks[0], make_rating("poor", "Bench: please talk to me", {"location": "Bay 3"})):
                 continue
             while len(self.alerts) == seen and time.perf_counter() < sent + ALERT_WAIT_S:
@@ -1022,7 +1022,7 @@ def _method_notes(lab: Lab) -> list[str]:
         "How: 'bare stack' is a minimal Flask-SocketIO app in the same async mode whose kiosk 'rating' handler only",
         "  acks (for tap -> screen it also relays each rating to every /staff socket), driven by the same client code.",
         f"  Ratio = value / baseline. Rows 1-4 alternate the sides of each comparison over {plan.rounds} rounds.",
-        "  Kiosks send tapped_at = now, so back-to-back taps from one kiosk are stored marked as misuse (DESIGN §5).",
+        "  Kiosks send tapped_at = now, so back-to-back taps from one kiosk are stored marked as misuse (see the README on misuse).",
         f"  Tap -> screen: {plan.feed_kiosks} kiosks tapping every ~{plan.tap_every_s:.0f} s in one client process with the"
         f" screen that times alerts; the other {plan.feed_screens - 1} screens",
         f"  in client processes of {SCREENS_PER_WORKER}, as screens are separate devices (one clock: CLOCK_MONOTONIC).",

@@ -1,7 +1,7 @@
 """Crash soak: simulated kiosks tap while the ward server is killed with SIGKILL at random moments.
 
 `wardpulse soak` runs it for minutes or hours; tests/live/test_crash.py runs a short one. At the end
-it checks the promise of DESIGN §5 from the outside: every tap is stored exactly once, every outbox
+it checks the promise of README "How ratings are kept" from the outside: every tap is stored exactly once, every outbox
 has drained, every follow-up request has its alert, and every file on disk reads back whole.
 """
 

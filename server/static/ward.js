@@ -593,7 +593,7 @@
     if (alert && alert.trend) {
       setTrend(alert.trend);
     } else if (wasHeldTrend && alert.status !== "open" && trend && trend.held) {
-      // Acknowledged: the detector watches again from h/2 (DESIGN §4); the next rating brings the exact value.
+      // Acknowledged: the detector watches again from h/2 (README, "Alerts"); the next rating brings the exact value.
       setTrend(Object.assign({}, trend, { held: false, closeness: 0.5, b: trend.h / 2 }));
     }
     renderAlerts();

@@ -113,7 +113,7 @@ def test_trend_gauge_fills_up_and_waits_for_acknowledgement(live_server, pages):
     expect(gauge).to_contain_text("Alert raised — waiting for acknowledgement")
 
     trend.get_by_role("button", name="I'm on it").click()
-    # Acknowledged: the detector watches again from half-way (DESIGN §4).
+    # Acknowledged: the detector watches again from half-way (README, "Alerts").
     expect(gauge).to_contain_text("50% of the way to an alert")
 
 

@@ -24,7 +24,7 @@ from support import STAFF_PASSWORD, LiveServer, ack_body, kiosk_socket
 
 FUZZ = settings(max_examples=250, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
 FEW = settings(FUZZ, max_examples=60)
-LANG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")  # a short language tag (DESIGN §3 `lang`)
+LANG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")  # a short BCP 47 language tag, as ratings carry in `lang`
 KEPT_CONTROLS = "\n\t\r"
 
 # ----------------------------------------------------------------------------- the live server and a kiosk

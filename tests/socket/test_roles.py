@@ -1,4 +1,4 @@
-"""Every staff route x every kind of visitor, with the outcome each must get (DESIGN §6)."""
+"""Every staff route x every kind of visitor, with the outcome each must get (README, "Who may do what")."""
 
 from __future__ import annotations
 
