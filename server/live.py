@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from server import alerts as lifecycle
 from server.limits import Limiter, MisuseGuard
-from server.picture import WardPicture, counted
+from server.picture import WARD_TIMEZONE, WardPicture, counted
 from server.redact import redact_rating
 from server.storage import AlertStore, Conflict, RatingJournal, Registry, StorageUnavailable, fingerprint, now_utc, storage_writable
 from server.trends import DEFAULT_P0, Baseline, TrendDetector, baseline_for, threshold_for
@@ -97,7 +97,7 @@ class WardServer:
     def __init__(
         self,
         data_dir: Path,
-        timezone: str = "Europe/London",
+        timezone: str = WARD_TIMEZONE,
         offload: Callable | None = None,
         public_url: Callable[[], str] = lambda: "",
         default_p0: float = DEFAULT_P0,

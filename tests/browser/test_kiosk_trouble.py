@@ -182,6 +182,14 @@ def test_a_tap_from_an_old_page_with_a_wrong_clock_is_stored_and_marked(live_ser
     assert parse_utc(stored["tapped_at_sent"]) < moment - timedelta(days=8)
 
 
+def stop_at_the_follow_up_question(page, comment: str) -> None:
+    """A patient half-way: "Very poor", a comment sent, now asked whether someone should come."""
+    page.get_by_role("button", name="Very poor", exact=True).click()
+    page.get_by_role("textbox").fill(comment)
+    page.get_by_role("button", name="Send", exact=True).click()
+    expect(page.get_by_role("button", name="Yes", exact=True)).to_be_visible()
+
+
 # ----------------------------------------------------------------------------- two tabs
 
 
@@ -190,10 +198,7 @@ def test_two_tabs_never_send_each_others_drafts(live_server, pages):
     tab_a = pages.new(touch=True)
     with_short_timers(tab_a, idle_seconds=60)
     enroll(tab_a, kiosk)
-    tab_a.get_by_role("button", name="Very poor", exact=True).click()
-    tab_a.get_by_role("textbox").fill("Nobody came when I rang")
-    tab_a.get_by_role("button", name="Send", exact=True).click()
-    expect(tab_a.get_by_role("button", name="Yes", exact=True)).to_be_visible()  # mid-way: a draft with a comment
+    stop_at_the_follow_up_question(tab_a, "Nobody came when I rang")  # mid-way: a draft with a comment
 
     tab_b = tab_a.context.new_page()  # the same tablet, a second tab
     tab_b.goto(live_server.url + "/kiosk/")
@@ -279,10 +284,7 @@ def test_a_tablet_revoked_while_online_learns_it_and_keeps_what_it_holds(live_se
     tablet = pages.new(touch=True)
     with_short_timers(tablet, idle_seconds=60)
     enroll(tablet, kiosk)
-    tablet.get_by_role("button", name="Very poor", exact=True).click()
-    tablet.get_by_role("textbox").fill("Please help")
-    tablet.get_by_role("button", name="Send", exact=True).click()
-    expect(tablet.get_by_role("button", name="Yes", exact=True)).to_be_visible()
+    stop_at_the_follow_up_question(tablet, "Please help")
 
     live_server.cli("kiosk", "revoke", kiosk["kiosk_id"])
     expect(tablet.get_by_role("heading", name="This tablet is not enrolled yet.")).to_be_visible(timeout=10_000)
