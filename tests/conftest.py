@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from server.app import create_app, socketio as server_socketio
-from server.auth import hash_password
+from server.web.app import create_app, socketio as server_socketio
+from server.web.auth import hash_password
 from server.cli import cli
 from support import CHROMIUM, CHROMIUM_ARGS, STAFF_PASSWORD, LiveServer, unavailable
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import socketio
 
-from server.soak import WardProcess
-from server.storage import TEST_CLOCK_ENV
+from server.tools.soak import WardProcess
+from server.store.storage import TEST_CLOCK_ENV
 from shared.protocol import KIOSK_NAMESPACE, STAFF_NAMESPACE, parse_utc
 
 STAFF_PASSWORD = "correct-horse-battery"

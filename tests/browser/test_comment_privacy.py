@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from browser_helpers import PHONE, enroll, require, sign_in, wait_online, with_short_timers
-from server.redact import EMAIL, NHS_NUMBER, PHONE_NUMBER
+from server.ward.redact import EMAIL, NHS_NUMBER, PHONE_NUMBER
 
 pytestmark = pytest.mark.browser
 expect = require("playwright.sync_api", "browser tests").expect

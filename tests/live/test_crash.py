@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from kiosk.client import KioskClient, make_rating
-from server.soak import SoakPlan, run_soak, unreadable_files
+from server.tools.soak import SoakPlan, run_soak, unreadable_files
 from shared.protocol import KIOSK_NAMESPACE, RATING
 from support import ack_body, kiosk_socket
 

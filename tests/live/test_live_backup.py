@@ -7,9 +7,9 @@ import time
 import pytest
 
 from kiosk.client import KioskClient
-from server.backup import inspect
-from server.soak import SoakPlan, Tapper
-from server.storage import read_ratings
+from server.store.backup import inspect
+from server.tools.soak import SoakPlan, Tapper
+from server.store.storage import read_ratings
 from support import LiveServer, Screen
 
 

@@ -9,7 +9,7 @@ import requests
 import socketio
 
 from kiosk.client import make_rating
-from server.redact import EMAIL, NHS_NUMBER, PHONE_NUMBER, POSTCODE
+from server.ward.redact import EMAIL, NHS_NUMBER, PHONE_NUMBER, POSTCODE
 from shared.protocol import KIOSK_NAMESPACE, RATING
 from support import Screen, ack_body, kiosk_socket, staff_cookie, wait_until
 

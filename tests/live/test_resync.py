@@ -15,7 +15,7 @@ import pytest
 import socketio
 
 from kiosk.client import KioskClient, make_rating
-from server.alerts import ACTIVE
+from server.ward.alerts import ACTIVE
 from shared.protocol import ACKNOWLEDGE_ALERT, KIOSK_NAMESPACE, RATING, RESOLVE_ALERT, STAFF_NAMESPACE
 from support import kiosk_socket, staff_cookie, wait_until
 

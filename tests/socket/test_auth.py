@@ -8,8 +8,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from kiosk.client import make_rating
-from server.app import create_app
-from server.auth import same_site_path
+from server.web.app import create_app
+from server.web.auth import same_site_path
 from shared.protocol import STAFF_NAMESPACE
 from support import STAFF_PASSWORD
 
@@ -31,7 +31,7 @@ def ward(app, registry, staff_hash):
 def clock(monkeypatch):
     """The sign-in limiter's clock, moved by hand."""
     now = [datetime(2026, 11, 30, 10, tzinfo=timezone.utc)]
-    monkeypatch.setattr("server.auth.now_utc", lambda: now[0])
+    monkeypatch.setattr("server.web.auth.now_utc", lambda: now[0])
 
     def advance(seconds: float) -> None:
         now[0] += timedelta(seconds=seconds)
@@ -237,7 +237,7 @@ def test_sign_out_signs_out_every_device_and_a_new_sign_in_works(app, ward):
 
 def test_a_new_password_ends_every_session(app, ward, registry):
     _, cookie = signed_in_cookie(app)
-    from server.auth import hash_password
+    from server.web.auth import hash_password
 
     registry.set_password("sister", hash_password("a-brand-new-password"))
     assert not opens(with_cookie(app, cookie), "/ward/7B")

@@ -142,7 +142,7 @@ def test_a_full_disk_is_refused_retryably_shown_on_screens_and_recovers(app, reg
     def disk_full(*args):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr("server.storage.os.fsync", disk_full)
+    monkeypatch.setattr("server.store.storage.os.fsync", disk_full)
     rating = make_rating("good")
     ack = tablet.emit(RATING, rating, namespace=KIOSK_NAMESPACE, callback=True)
     assert ack["ok"] is False and ack["error"] == "storage_unavailable"  # the tablet keeps it and retries
@@ -161,7 +161,7 @@ def test_a_full_disk_is_refused_retryably_shown_on_screens_and_recovers(app, reg
 
 
 def test_a_follow_up_request_is_stored_through_a_poster_flood_and_marked(app, registry, ward, socket_client):
-    from server.live import OWN_DEVICE_WARD_PER_HOUR
+    from server.ward.service import OWN_DEVICE_WARD_PER_HOUR
 
     for i in range(OWN_DEVICE_WARD_PER_HOUR):
         phone = socket_client(KIOSK_NAMESPACE, auth={"own_ward": "7B", "device": f"scripted-{i:04d}"})

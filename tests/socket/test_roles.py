@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from kiosk.client import make_rating
-from server.trends import threshold_for
+from server.ward.trends import threshold_for
 from support import STAFF_PASSWORD
 
 VISITORS = ("anonymous", "display", "staff", "sister", "admin", "other_ward_staff")
@@ -126,7 +126,7 @@ def test_enrollment_code_is_single_use(app, registry, ward):
 def test_enrollment_code_expires_after_10_minutes(app, registry, ward, monkeypatch):
     code = registry.add_enrollment(ward["kiosk"]["id"])["code"]
     later = datetime.now(timezone.utc) + timedelta(minutes=11)
-    monkeypatch.setattr("server.storage.now_utc", lambda: later)
+    monkeypatch.setattr("server.store.storage.now_utc", lambda: later)
     response = app.test_client().get(f"/kiosk/enroll/{code}")
     assert response.status_code == 410 and b"expired" in response.data
 
@@ -146,7 +146,7 @@ def test_session_cookie_is_httponly_and_samesite(app, ward):
 
 
 def test_session_cookie_is_secure_behind_tls(tmp_path, staff_hash):
-    from server.app import create_app
+    from server.web.app import create_app
 
     app = create_app({"DATA_DIR": str(tmp_path / "tls"), "TESTING": True, "WTF_CSRF_ENABLED": False, "SESSION_COOKIE_SECURE": True})
     app.extensions["wardpulse"].registry.add_ward("7B", "Ward 7B")

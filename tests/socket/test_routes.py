@@ -79,7 +79,7 @@ def test_display_token_opens_the_ward_screen_read_only(client, registry, ward):
 
 
 def test_login_form_is_csrf_protected(tmp_path, staff_hash):
-    from server.app import create_app
+    from server.web.app import create_app
 
     app = create_app({"DATA_DIR": str(tmp_path / "csrf"), "TESTING": True})
     app.extensions["wardpulse"].registry.add_ward("7B", "Ward 7B")

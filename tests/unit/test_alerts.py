@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from server.alerts import (
+from server.ward.alerts import (
     DEFAULT_URGENT_PHRASES,
     AlertError,
     acknowledge,

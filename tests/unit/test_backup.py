@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from server import backup as backups
-from server.alerts import new_alert
-from server.backup import MANIFEST, BackupError, backup, inspect, restore, verify_backup
-from server.storage import AlertStore, DataDirLock, RatingJournal, Registry, journal_files, load_secret, read_ratings
+from server.store import backup as backups
+from server.ward.alerts import new_alert
+from server.store.backup import MANIFEST, BackupError, backup, inspect, restore, verify_backup
+from server.store.storage import AlertStore, DataDirLock, RatingJournal, Registry, journal_files, load_secret, read_ratings
 from shared.protocol import iso_utc
 
 

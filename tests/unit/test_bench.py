@@ -7,9 +7,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from server import bench
-from server.bench import Cell, Row, Target
-from server.storage import RatingJournal, fingerprint
+from server.tools import bench
+from server.tools.bench import Cell, Row, Target
+from server.store.storage import RatingJournal, fingerprint
 
 
 @pytest.mark.parametrize(

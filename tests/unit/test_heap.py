@@ -7,7 +7,7 @@ import weakref
 
 import pytest
 
-from server.heap import HOLD_AT_MOST_S, HeapKeeper
+from server.web.heap import HOLD_AT_MOST_S, HeapKeeper
 
 
 class Cycle:
@@ -60,7 +60,7 @@ def test_frozen_cycles_stay_until_the_frozen_set_has_grown_by_half(keeper):
 def test_a_frozen_set_older_than_the_longest_hold_is_handed_back(keeper, monkeypatch):
     gc.collect()
     assert gc.get_freeze_count() > 0
-    monkeypatch.setattr("server.heap.time.monotonic", lambda: keeper.walked_at + HOLD_AT_MOST_S + 1)
+    monkeypatch.setattr("server.web.heap.time.monotonic", lambda: keeper.walked_at + HOLD_AT_MOST_S + 1)
     gc.collect()
     assert gc.get_freeze_count() == 0
 

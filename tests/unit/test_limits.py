@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from server.limits import Limiter, MisuseGuard, SignInGuard, SlidingWindow
+from server.ward.limits import Limiter, MisuseGuard, SignInGuard, SlidingWindow
 
 T0 = datetime(2026, 11, 26, 10, tzinfo=timezone.utc)
 

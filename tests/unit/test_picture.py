@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from server.picture import WardPicture, fft_stats, percent
+from server.ward.picture import WardPicture, fft_stats, percent
 
 LONDON = ZoneInfo("Europe/London")
 

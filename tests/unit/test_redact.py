@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from server.redact import EMAIL, NHS_NUMBER, PHONE_NUMBER, POSTCODE, is_nhs_number, redact, redact_rating
+from server.ward.redact import EMAIL, NHS_NUMBER, PHONE_NUMBER, POSTCODE, is_nhs_number, redact, redact_rating
 from shared.protocol import RatingIn
 
 

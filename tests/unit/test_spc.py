@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from server.spc import CONCERN, IMPROVEMENT, xmr
+from server.ward.spc import CONCERN, IMPROVEMENT, xmr
 
 
 def series(values):

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from server.storage import (
+from server.store.storage import (
     AdminError,
     AlreadyExists,
     AtomicJSONStorage,
@@ -159,7 +159,7 @@ def test_a_failed_write_is_reported_and_leaves_no_torn_line(journal, tmp_path, m
     def disk_full(fd):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("server.storage.os.fsync", disk_full)
+    monkeypatch.setattr("server.store.storage.os.fsync", disk_full)
     with pytest.raises(StorageUnavailable):
         journal.add(*record(2))
     monkeypatch.undo()

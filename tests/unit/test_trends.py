@@ -7,7 +7,7 @@ import statistics
 
 import pytest
 
-from server.trends import Baseline, TrendDetector, baseline_for, gamma_for, run_length, threshold_for
+from server.ward.trends import Baseline, TrendDetector, baseline_for, gamma_for, run_length, threshold_for
 
 P0, P1 = 0.08, 0.24
 GAMMA = gamma_for(P0)

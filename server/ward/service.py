@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Callable
 from zoneinfo import ZoneInfo
 
-from server import alerts as lifecycle
-from server.limits import Limiter, MisuseGuard
-from server.picture import WARD_TIMEZONE, WardPicture, counted
-from server.redact import redact_rating
-from server.storage import AlertStore, Conflict, RatingJournal, Registry, StorageUnavailable, fingerprint, now_utc, storage_writable
-from server.trends import DEFAULT_P0, Baseline, TrendDetector, baseline_for, threshold_for
+from server.ward import alerts as lifecycle
+from server.ward.limits import Limiter, MisuseGuard
+from server.ward.picture import WARD_TIMEZONE, WardPicture, counted
+from server.ward.redact import redact_rating
+from server.store.storage import AlertStore, Conflict, RatingJournal, Registry, StorageUnavailable, fingerprint, now_utc, storage_writable
+from server.ward.trends import DEFAULT_P0, Baseline, TrendDetector, baseline_for, threshold_for
 from shared.protocol import CLOCK_FLAG_MS, CLOCK_UNKNOWN_MARK, MAX_OFFSET_MS, ProtocolError, iso_utc, parse_utc, validate_rating
 
 log = logging.getLogger(__name__)

@@ -24,11 +24,11 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from server.admin import run_command
-from server.auth import hash_password
-from server.picture import WARD_TIMEZONE
-from server.spreadsheet import inert_row
-from server.storage import (
+from server.store.admin import run_command
+from server.web.auth import hash_password
+from server.ward.picture import WARD_TIMEZONE
+from server.cli.spreadsheet import inert_row
+from server.store.storage import (
     ROLES,
     AdminError,
     DataDirLock,
@@ -138,10 +138,10 @@ def cli(ctx: click.Context, data_dir: Path) -> None:
 @click.pass_obj
 def serve(data_dir: Path, host: str, port: int, async_mode: str, public_url: str | None, trusted_proxies: int | None) -> None:
     """Run the ward server."""
-    from server.app import create_app, socketio
-    from server.events import keep_alerts_saved
+    from server.web.app import create_app, socketio
+    from server.web.events import keep_alerts_saved
     from server.entry import listen_and_serve, offload_for
-    from server.heap import HeapKeeper
+    from server.web.heap import HeapKeeper
 
     lock = DataDirLock(data_dir)
     if not lock.try_acquire():
@@ -340,7 +340,7 @@ def export(data_dir: Path, ward_code: str, fmt: str, month: str | None) -> None:
 @click.pass_obj
 def demo(data_dir: Path, host: str, port: int, kiosk_count: int, every: float) -> None:
     """Start a demo ward with simulated tablets; prints the kiosk and ward screen links and a login."""
-    from server.demo import run_demo
+    from server.tools.demo import run_demo
 
     run_demo(data_dir, host, port, kiosk_count, every)
 
@@ -353,7 +353,7 @@ def demo(data_dir: Path, host: str, port: int, kiosk_count: int, every: float) -
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write every number to this JSON file.")
 def bench(quick: bool, json_path: Path | None) -> None:
     """Measure this machine's ward server next to a bare Flask-SocketIO stack; servers run on a temporary data dir."""
-    from server.bench import BenchError, run_bench
+    from server.tools.bench import BenchError, run_bench
 
     try:
         run_bench(quick, json_path)
@@ -362,4 +362,4 @@ def bench(quick: bool, json_path: Path | None) -> None:
 
 
 # Operations commands live in their own module and register on the group when imported.
-from server import ops  # noqa: E402,F401
+from server.cli import ops  # noqa: E402,F401

@@ -16,9 +16,9 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from server.app import socketio
-from server.limits import SignInGuard, SignInRefusal
-from server.storage import now_utc
+from server.web.app import socketio
+from server.ward.limits import SignInGuard, SignInRefusal
+from server.store.storage import now_utc
 from shared.protocol import STAFF_NAMESPACE, ProtocolError
 
 ROLE_RANK = {"staff": 1, "sister": 2, "admin": 3}

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Callable
 
 from kiosk.client import KioskClient
-from server.backup import server_stopped
-from server.storage import ALERTS_DIR, REGISTRY_FILE, AlertStore, Registry, journal_files
+from server.store.backup import server_stopped
+from server.store.storage import ALERTS_DIR, REGISTRY_FILE, AlertStore, Registry, journal_files
 
 WARD = "SOAK"
 KIOSK_DIR = "soak-kiosks"  # outboxes live beside the data they feed, as the demo's do

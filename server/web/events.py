@@ -7,11 +7,11 @@ import logging
 from flask import current_app, request, session
 from flask_socketio import ConnectionRefusedError, emit, join_room
 
-from server.app import socketio
-from server.auth import screens_of, signed_in_staff, ward_for_viewer
-from server.live import OWN_DEVICE, for_wall_display, tablet_report
-from server.storage import now_utc
-from server.alerts import AlertError
+from server.web.app import socketio
+from server.web.auth import screens_of, signed_in_staff, ward_for_viewer
+from server.ward.service import OWN_DEVICE, for_wall_display, tablet_report
+from server.store.storage import now_utc
+from server.ward.alerts import AlertError
 from shared.protocol import (
     ACKNOWLEDGE_ALERT,
     ALERT,

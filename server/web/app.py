@@ -12,17 +12,17 @@ from flask_socketio import SocketIO
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from server import headers
-from server.live import WardServer
-from server.picture import WARD_TIMEZONE
-from server.storage import load_secret
+from server.web import headers
+from server.ward.service import WardServer
+from server.ward.picture import WARD_TIMEZONE
+from server.store.storage import load_secret
 from shared.protocol import MAX_PAYLOAD_BYTES
 
 socketio = SocketIO()
 csrf = CSRFProtect()
 babel = Babel()
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -73,7 +73,7 @@ def create_app(config: dict | None = None) -> Flask:
     def page_language():
         return {"html_lang": str(get_locale() or "en_GB").replace("_", "-")}
 
-    from server import auth, events, followup, manage, routes  # noqa: F401  (events registers the socket handlers)
+    from server.web import auth, events, followup, manage, routes  # noqa: F401  (events registers the socket handlers)
 
     app.register_blueprint(routes.kiosk_pages)
     app.register_blueprint(routes.bp)

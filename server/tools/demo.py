@@ -13,8 +13,8 @@ from pathlib import Path
 import click
 
 from kiosk.client import KioskClient
-from server.auth import hash_password
-from server.storage import DataDirLock, Registry
+from server.web.auth import hash_password
+from server.store.storage import DataDirLock, Registry
 
 WARD = "DEMO"
 STAFF_USER, STAFF_PASSWORD = "sister", "demo-sister"

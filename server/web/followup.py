@@ -10,10 +10,10 @@ from datetime import timedelta
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from server.alerts import ACTIVE, AlertError
-from server.auth import requires, signed_in_staff
-from server.qr import qr_svg
-from server.storage import now_utc
+from server.ward.alerts import ACTIVE, AlertError
+from server.web.auth import requires, signed_in_staff
+from server.web.qr import qr_svg
+from server.store.storage import now_utc
 from shared.fft import BY_CODE
 from shared.protocol import ALERT, iso_utc
 
@@ -58,7 +58,7 @@ def follow_up(token):
         except AlertError as refusal:
             error = str(refusal)
         else:
-            from server.events import emit_to_ward
+            from server.web.events import emit_to_ward
 
             emit_to_ward(ALERT, changed)
             return redirect(url_for("followup.follow_up", token=token))

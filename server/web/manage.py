@@ -10,11 +10,11 @@ from flask_wtf import FlaskForm
 from wtforms import FloatField, PasswordField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from server.alerts import DEFAULT_URGENT_PHRASES
-from server.auth import end_sessions, hash_password, requires, viewer_of
-from server.qr import qr_svg
-from server.routes import answers_for_page, kiosk_config
-from server.storage import ROLES, AdminError
+from server.ward.alerts import DEFAULT_URGENT_PHRASES
+from server.web.auth import end_sessions, hash_password, requires, viewer_of
+from server.web.qr import qr_svg
+from server.web.routes import answers_for_page, kiosk_config
+from server.store.storage import ROLES, AdminError
 from shared.fft import QUESTION
 from shared.protocol import ERRORS
 
@@ -169,7 +169,7 @@ def kiosks(code, staff):
 @requires("admin")
 def revoke(kiosk_id, staff):
     """Revoke a tablet: its socket is dropped at once and its token refused from then on."""
-    from server.events import drop_kiosk
+    from server.web.events import drop_kiosk
 
     try:
         kiosk = wards().registry.revoke_kiosk(kiosk_id)

@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
-from server.storage import ALERTS_DIR, LOCK_FILE, REGISTRY_FILE, SECRET_FILE, DataDirLock, fsync_dir, journal_files
+from server.store.storage import ALERTS_DIR, LOCK_FILE, REGISTRY_FILE, SECRET_FILE, DataDirLock, fsync_dir, journal_files
 
 MANIFEST = "backup.json"
 # A running server's own files: its lock, its address and its control token. Never copied.

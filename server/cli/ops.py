@@ -34,7 +34,7 @@ def soak(ctx: click.Context, minutes: float, kiosk_count: int, seed: int | None,
     Runs on a fresh temporary data dir (removed if all is well), or on `wardpulse --data-dir DIR soak`
     if DIR is new or empty. Exits 1 if anything was lost, doubled or unreadable.
     """
-    from server.soak import SoakError, SoakPlan, run_soak
+    from server.tools.soak import SoakError, SoakPlan, run_soak
 
     seed = random.randrange(1_000_000) if seed is None else seed
     data_dir = _given_data_dir(ctx) or Path(tempfile.mkdtemp(prefix="wardpulse-soak-"))
@@ -58,7 +58,7 @@ def soak(ctx: click.Context, minutes: float, kiosk_count: int, seed: int | None,
 @click.pass_obj
 def backup(data_dir: Path, dest: Path, as_json: bool) -> None:
     """Copy the data dir to DEST (new or empty), consistently, even while the server is serving."""
-    from server.backup import BackupError, backup as make_backup
+    from server.store.backup import BackupError, backup as make_backup
 
     try:
         contents = make_backup(data_dir, dest)
@@ -75,7 +75,7 @@ def backup(data_dir: Path, dest: Path, as_json: bool) -> None:
 @click.pass_obj
 def restore(data_dir: Path, src: Path, force: bool, check: bool, as_json: bool) -> None:
     """Verify the backup in SRC, then copy it into the data dir. No server may be running on the data dir."""
-    from server.backup import BackupError, restore as put_back, verify_backup
+    from server.store.backup import BackupError, restore as put_back, verify_backup
 
     try:
         contents, aside = (verify_backup(src), None) if check else put_back(src, data_dir, force)

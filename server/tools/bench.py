@@ -7,8 +7,8 @@ stack and async mode, driven by the same client code), as a ratio.
 
 This module is also the program of the benchmark's helper processes:
 
-    python -m server.bench bare --async-mode eventlet [--broadcast]   the bare stack (baseline server)
-    python -m server.bench worker                                     client sockets doing one job
+    python -m server.tools.bench bare --async-mode eventlet [--broadcast]   the bare stack (baseline server)
+    python -m server.tools.bench worker                                     client sockets doing one job
 """
 
 from __future__ import annotations
@@ -419,7 +419,7 @@ class Worker:
         self.log_path = log_path
         with open(log_path, "a") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "server.bench", "worker"],
+                [sys.executable, "-m", "server.tools.bench", "worker"],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True,
             )
         self.send(json.dumps(spec))
@@ -730,7 +730,7 @@ def make_registry(data_dir: Path) -> dict:
 
 def stored_rating(tapped_at: datetime, rng: random.Random, kiosk_id: str) -> dict:
     """A rating as the journal holds it once a kiosk's tap was stored (the shape WardServer.receive_rating writes)."""
-    from server.storage import fingerprint
+    from server.store.storage import fingerprint
     from shared.protocol import RatingIn, iso_utc
 
     rating_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
@@ -741,7 +741,7 @@ def stored_rating(tapped_at: datetime, rng: random.Random, kiosk_id: str) -> dic
 
 def prefill(data_dir: Path, count: int, kiosk_ids: list[str], now: datetime) -> dict[str, int]:
     """Write `count` ratings from the ward's kiosks into the journal, tapped evenly from the start of last month."""
-    from server.storage import RatingJournal
+    from server.store.storage import RatingJournal
 
     start = (now.replace(day=1) - timedelta(days=1)).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     step = (now - timedelta(minutes=1) - start) / count
@@ -800,7 +800,7 @@ class Lab:
 
     def bare(self, mode: str, broadcast: bool = False) -> ServerProcess:
         """The bare Flask-SocketIO stack in the same async mode."""
-        argv = [sys.executable, "-m", "server.bench", "bare", "--async-mode", mode] + (["--broadcast"] if broadcast else [])
+        argv = [sys.executable, "-m", "server.tools.bench", "bare", "--async-mode", mode] + (["--broadcast"] if broadcast else [])
         return ServerProcess(argv, self.log(f"bare-{mode}"))
 
     def kiosk_tokens(self, count: int) -> list[str]:
@@ -1125,4 +1125,4 @@ if __name__ == "__main__":
     elif sys.argv[1:2] == ["worker"]:
         worker_main()
     else:
-        sys.exit("usage: python -m server.bench bare --async-mode MODE [--broadcast] | worker")
+        sys.exit("usage: python -m server.tools.bench bare --async-mode MODE [--broadcast] | worker")

@@ -18,10 +18,10 @@ from flask import (
 from flask_babel import gettext as _
 
 import kiosk
-from server import spc
-from server.admin import run_command
-from server.auth import close_screens_of, ward_for_viewer
-from server.storage import AdminError, NotFound, StorageUnavailable
+from server.ward import spc
+from server.store.admin import run_command
+from server.web.auth import close_screens_of, ward_for_viewer
+from server.store.storage import AdminError, NotFound, StorageUnavailable
 from shared import protocol
 from shared.fft import ANSWERS
 
@@ -175,7 +175,7 @@ def control():
         return jsonify({"ok": False, "message": f"could not save: {exc}"}), 503
     wards.registry_changed()
     if body.get("command") == "revoke_kiosk":
-        from server.events import drop_kiosk
+        from server.web.events import drop_kiosk
 
         result["dropped_sockets"] = drop_kiosk(result["id"])
     if body.get("command") in ("set_password", "end_sessions"):

@@ -1,0 +1,1 @@
+"""Everything that touches the data dir: journal, registry, alert store, backup."""

@@ -1,0 +1,1 @@
+"""Tooling apart from the product path: demo, soak, bench and the server-process harness they share."""
