@@ -136,9 +136,9 @@ _LANG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
 _ALLOWED_CONTROLS = {"\n", "\t", "\r"}
 
 
-def iso_utc(moment: datetime) -> str:
-    """Format an aware datetime as the protocol's UTC timestamp."""
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def iso_utc(moment: datetime, timespec: str = "milliseconds") -> str:
+    """Format an aware datetime as the protocol's UTC timestamp (the one UTC formatter of WardPulse)."""
+    return moment.astimezone(timezone.utc).isoformat(timespec=timespec).replace("+00:00", "Z")
 
 
 def parse_utc(text: object) -> datetime:

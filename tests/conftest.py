@@ -9,18 +9,19 @@ from server.web.app import create_app, socketio as server_socketio
 from server.web.auth import hash_password
 from server.cli import cli
 from support import CHROMIUM, CHROMIUM_ARGS, STAFF_PASSWORD, LiveServer, unavailable
+from server.web.extensions import ward_service
 
 
 @pytest.fixture
 def app(tmp_path):
     app = create_app({"DATA_DIR": str(tmp_path / "data"), "TESTING": True, "WTF_CSRF_ENABLED": False})
     yield app
-    app.extensions["wardpulse"].close()
+    ward_service(app).close()
 
 
 @pytest.fixture
 def registry(app):
-    return app.extensions["wardpulse"].registry
+    return ward_service(app).registry
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import pytest
 import socketio
 
 from server.tools.soak import WardProcess
-from server.store.storage import TEST_CLOCK_ENV
+from server.clock import TEST_CLOCK_ENV
 from shared.protocol import KIOSK_NAMESPACE, STAFF_NAMESPACE, parse_utc
 
 STAFF_PASSWORD = "correct-horse-battery"

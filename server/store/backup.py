@@ -19,10 +19,13 @@ from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
+
 from pathlib import Path
 from typing import Iterator
 
+from server.clock import now_utc
 from server.store.storage import ALERTS_DIR, LOCK_FILE, REGISTRY_FILE, SECRET_FILE, DataDirLock, fsync_dir, journal_files
+from shared.protocol import iso_utc
 
 MANIFEST = "backup.json"
 # A running server's own files: its lock, its address and its control token. Never copied.
@@ -111,7 +114,7 @@ def fsync_tree(root: Path) -> None:
 def write_manifest(root: Path, source: Path, names: list[Path]) -> None:
     """Sizes and checksums of every copied file, so a restore can tell a damaged backup."""
     manifest = {
-        "made_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "made_at": iso_utc(now_utc(), "seconds"),
         "source": str(source.resolve()),
         "files": {str(name): {"bytes": (root / name).stat().st_size, "sha256": sha256(root / name)} for name in names},
     }

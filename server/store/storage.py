@@ -33,7 +33,8 @@ from typing import Callable, Iterator
 from tinydb import Query, TinyDB
 from tinydb.storages import Storage
 
-from shared.protocol import MAX_CLOCK_SKEW, ProtocolError
+from server.clock import now_utc
+from shared.protocol import MAX_CLOCK_SKEW, ProtocolError, iso_utc
 
 log = logging.getLogger(__name__)
 
@@ -154,27 +155,8 @@ def load_secret(data_dir: Path, name: str = SECRET_FILE) -> str:
     return path.read_text().strip()
 
 
-TEST_CLOCK_ENV = "WARDPULSE_TEST_CLOCK"
-
-
-def _clock_shift(start: str | None) -> timedelta:
-    """How far this process's clock is moved: tests set WARDPULSE_TEST_CLOCK to an ISO time (e.g.
-    2026-11-30T23:58:00Z) to start a real server at a month end; the clock then runs on from there."""
-    if not start:
-        return timedelta(0)
-    return datetime.fromisoformat(start).astimezone(timezone.utc) - datetime.now(timezone.utc)
-
-
-_CLOCK_SHIFT = _clock_shift(os.environ.get(TEST_CLOCK_ENV))
-
-
-def now_utc() -> datetime:
-    """The one clock of the server (moved only by WARDPULSE_TEST_CLOCK, which tests alone set)."""
-    return datetime.now(timezone.utc) + _CLOCK_SHIFT
-
-
 def _stamp() -> str:
-    return now_utc().isoformat(timespec="seconds").replace("+00:00", "Z")
+    return iso_utc(now_utc(), "seconds")
 
 
 # --------------------------------------------------------------------------- ratings journal
@@ -463,7 +445,7 @@ class Registry:
             raise AdminError("the usual negative rate must be between 1 % and 30 %")
         # When the phrases last changed: start-up only re-raises comment alerts judged by today's list.
         settings = {"urgent_phrases": urgent_phrases, "trend_volume": trend_volume, "trend_p0": trend_p0,
-                    "settings_changed_at": now_utc().isoformat(timespec="milliseconds").replace("+00:00", "Z")}
+                    "settings_changed_at": iso_utc(now_utc())}
         with self._lock:
             self._table("wards").update(settings, Query().code == code)
         return self.ward(code)
@@ -524,7 +506,7 @@ class Registry:
     def add_enrollment(self, kiosk_id: str, minutes: int = 10) -> dict:
         """A single-use enrollment code for a kiosk, valid for a few minutes (the QR on the admin page)."""
         code = secrets.token_urlsafe(16)
-        expires = (now_utc() + timedelta(minutes=minutes)).isoformat(timespec="seconds").replace("+00:00", "Z")
+        expires = iso_utc(now_utc() + timedelta(minutes=minutes), "seconds")
         with self._lock:
             self._table("enrollments").insert({"code_hash": token_hash(code), "kiosk_id": kiosk_id, "expires_at": expires, "used_at": None})
         return {"code": code, "expires_at": expires}

@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Callable
 from zoneinfo import ZoneInfo
 
+from server.clock import now_utc
 from server.ward import alerts as lifecycle
 from server.ward.limits import Limiter, MisuseGuard
 from server.ward.picture import WARD_TIMEZONE, WardPicture, counted
 from server.ward.redact import redact_rating
-from server.store.storage import AlertStore, Conflict, RatingJournal, Registry, StorageUnavailable, fingerprint, now_utc, storage_writable
+from server.store.storage import AlertStore, Conflict, RatingJournal, Registry, StorageUnavailable, fingerprint, storage_writable
 from server.ward.trends import DEFAULT_P0, Baseline, TrendDetector, baseline_for, threshold_for
 from shared.protocol import CLOCK_FLAG_MS, CLOCK_UNKNOWN_MARK, MAX_OFFSET_MS, ProtocolError, iso_utc, parse_utc, validate_rating
 
@@ -91,7 +92,7 @@ def tap_order(rating: dict) -> tuple[str, str]:
     return rating["tapped_at"], rating["id"]
 
 
-class WardServer:
+class WardService:
     """Receives ratings, keeps them durable, keeps each ward's picture current and raises alerts."""
 
     def __init__(
@@ -99,14 +100,14 @@ class WardServer:
         data_dir: Path,
         timezone: str = WARD_TIMEZONE,
         offload: Callable | None = None,
-        public_url: Callable[[], str] = lambda: "",
+        follow_up_link: Callable[[str], str] = lambda token: f"/f/{token}",
         default_p0: float = DEFAULT_P0,
         default_volume: float = 30.0,
     ):
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.tz = ZoneInfo(timezone)
-        self.public_url = public_url
+        self.follow_up_link = follow_up_link
         self.default_p0 = default_p0
         self.default_volume = default_volume
         self._offload = offload or (lambda fn, *args: fn(*args))
@@ -315,7 +316,7 @@ class WardServer:
 
     def alert_view(self, alert: dict) -> dict:
         """An alert as staff screens receive it, with the follow-up link for its QR code."""
-        return dict(alert, follow_up_url=f"{self.public_url()}/f/{alert['follow_up_token']}")
+        return dict(alert, follow_up_url=self.follow_up_link(alert["follow_up_token"]))
 
     def _ward_alerts(self, ward: str) -> list[dict]:
         """Every alert of the ward: the stored ones, and any the disk has not taken yet in their place."""

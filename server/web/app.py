@@ -7,20 +7,17 @@ from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask
-from flask_babel import Babel, get_locale
-from flask_socketio import SocketIO
-from flask_wtf.csrf import CSRFProtect
+from flask_babel import get_locale
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import Map
 
-from server.web import headers
-from server.ward.service import WardServer
-from server.ward.picture import WARD_TIMEZONE
 from server.store.storage import load_secret
+from server.ward.picture import WARD_TIMEZONE
+from server.ward.service import WardService
+from server.web import auth, events, followup, headers, manage, routes
+from server.web.extensions import WARD_SERVICE, babel, csrf, socketio
+from server.web.links import link
 from shared.protocol import MAX_PAYLOAD_BYTES
-
-socketio = SocketIO()
-csrf = CSRFProtect()
-babel = Babel()
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -56,11 +53,12 @@ def create_app(config: dict | None = None) -> Flask:
     data_dir = Path(app.config["DATA_DIR"])
     data_dir.mkdir(parents=True, exist_ok=True)
     app.secret_key = os.environ.get("WARDPULSE_SECRET_KEY") or load_secret(data_dir)
-    app.extensions["wardpulse"] = WardServer(
+    app.extensions[WARD_SERVICE] = WardService(
         data_dir,
         app.config["TIMEZONE"],
         app.config["OFFLOAD"],
-        public_url=lambda: (app.config["PUBLIC_URL"] or "").rstrip("/"),
+        # The alert's QR code link, on the address staff phones use (known once `serve` has bound its port).
+        follow_up_link=lambda token: link(app.url_map, app.config["PUBLIC_URL"] or "", "followup.follow_up", token=token),
         default_p0=app.config["TREND_DEFAULT_P0"],
         default_volume=app.config["TREND_DEFAULT_VOLUME"],
     )
@@ -73,14 +71,7 @@ def create_app(config: dict | None = None) -> Flask:
     def page_language():
         return {"html_lang": str(get_locale() or "en_GB").replace("_", "-")}
 
-    from server.web import auth, events, followup, manage, routes  # noqa: F401  (events registers the socket handlers)
-
-    app.register_blueprint(routes.kiosk_pages)
-    app.register_blueprint(routes.bp)
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(followup.bp)
-    app.register_blueprint(manage.bp)
-    app.add_url_rule("/vendor/<path:filename>", endpoint="vendor", view_func=routes.vendor)
+    register_pages(app)
     csrf.exempt(routes.control)
 
     socketio.init_app(
@@ -93,12 +84,30 @@ def create_app(config: dict | None = None) -> Flask:
         # costs (ingest +25 % without it, README "Performance"). Each socket's events stay in order.
         async_handlers=app.config["ASYNC_MODE"] != "threading",
     )
+    events.register(socketio)
     if hops:
         # Each proxy appends the peer it saw, so only the last `hops` entries of X-Forwarded-* are
         # believed; anything further left is the client's own say. Wrapped outside the Socket.IO
         # middleware, so websocket origin checks see the scheme and host the browser used.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=0)
     return app
+
+
+def register_pages(app: Flask) -> None:
+    """Every page of WardPulse, one blueprint per area."""
+    app.register_blueprint(routes.kiosk_pages)
+    app.register_blueprint(routes.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(followup.bp)
+    app.register_blueprint(manage.bp)
+    app.add_url_rule("/vendor/<path:filename>", endpoint="vendor", view_func=routes.vendor)
+
+
+def page_routes() -> Map:
+    """The routes of every page without building a ward server: for links printed by the command line."""
+    app = Flask(__name__)
+    register_pages(app)
+    return app.url_map
 
 
 def proxy_hops(value: object) -> int:

@@ -16,10 +16,11 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from server.web.app import socketio
+from server.clock import now_utc
+from server.web.broadcast import close_screens_of
+from server.web.extensions import ward_service
 from server.ward.limits import SignInGuard, SignInRefusal
-from server.store.storage import now_utc
-from shared.protocol import STAFF_NAMESPACE, ProtocolError
+from shared.protocol import ProtocolError
 
 ROLE_RANK = {"staff": 1, "sister": 2, "admin": 3}
 
@@ -40,37 +41,24 @@ def signed_in_staff() -> dict | None:
     username = session.get("staff")
     if not username:
         return None
-    staff = current_app.extensions["wardpulse"].registry.staff(username)
+    staff = ward_service().registry.staff(username)
     if staff is None or session.get("generation") != staff.get("session_generation", 0):
         return None
     return staff
 
 
-def screens_of(username: str) -> str:
-    """The Socket.IO room holding every ward screen a member of staff has open."""
-    return "staff:" + username
-
-
-def close_screens_of(username: str) -> int:
-    """Disconnect the ward screens of someone whose sessions were just ended; they cannot reconnect."""
-    sids = [sid for sid, _ in socketio.server.manager.get_participants(STAFF_NAMESPACE, screens_of(username))]
-    for sid in sids:
-        socketio.server.disconnect(sid, namespace=STAFF_NAMESPACE)
-    return len(sids)
-
-
 def end_sessions(username: str) -> dict:
     """Sign a member of staff out everywhere: older cookies are refused and open ward screens close."""
-    ended = current_app.extensions["wardpulse"].registry.end_sessions(username)
+    ended = ward_service().registry.end_sessions(username)
     close_screens_of(ended["username"])
     return ended
 
 
 def ward_for_viewer(requested: object, display_token: object = None) -> tuple[str, dict]:
     """Which ward a screen may watch, and as whom; ProtocolError if it may not."""
-    wards = current_app.extensions["wardpulse"]
+    service = ward_service()
     if display_token:
-        display = wards.display_for_token(display_token)
+        display = service.display_for_token(display_token)
         if requested and str(requested).upper() != display["ward"]:
             raise ProtocolError("forbidden")
         return display["ward"], {"name": display["label"], "role": "display", "read_only": True}
@@ -78,7 +66,7 @@ def ward_for_viewer(requested: object, display_token: object = None) -> tuple[st
     if staff is None:
         raise ProtocolError("not_signed_in")
     ward = str(requested or staff["ward"]).upper()
-    if wards.registry.ward(ward) is None:
+    if service.registry.ward(ward) is None:
         raise ProtocolError("unknown_ward")
     if ward != staff["ward"] and staff["role"] != "admin":
         raise ProtocolError("forbidden")
@@ -159,7 +147,7 @@ def login():
         if refusal:
             error, status, headers = _refused(refusal), 429, {"Retry-After": str(refusal.seconds)}
         else:
-            staff = current_app.extensions["wardpulse"].registry.staff(username)
+            staff = ward_service().registry.staff(username)
             if staff and check_password_hash(staff["password_hash"], form.password.data):
                 guard.signed_in(username)
                 session.clear()

@@ -1,16 +1,17 @@
-"""Socket.IO handlers. Thin: authenticate, call the ward server, emit."""
+"""Socket.IO handlers. Thin: authenticate, call the ward service, hand what changed to `broadcast`."""
 
 from __future__ import annotations
 
 import logging
 
-from flask import current_app, request, session
-from flask_socketio import ConnectionRefusedError, emit, join_room
+from flask import request, session
+from flask_socketio import ConnectionRefusedError, join_room
 
-from server.web.app import socketio
-from server.web.auth import screens_of, signed_in_staff, ward_for_viewer
-from server.ward.service import OWN_DEVICE, for_wall_display, tablet_report
-from server.store.storage import now_utc
+from server.clock import now_utc
+from server.web.broadcast import emit_to_ward, kiosk_room, screens_of, send_snapshot, tell_screens_if_storage_changed, ward_room
+from server.web.extensions import ward_service
+from server.web.auth import signed_in_staff, ward_for_viewer
+from server.ward.service import OWN_DEVICE, tablet_report
 from server.ward.alerts import AlertError
 from shared.protocol import (
     ACKNOWLEDGE_ALERT,
@@ -21,30 +22,13 @@ from shared.protocol import (
     KIOSK_STATUS,
     RATING,
     RESOLVE_ALERT,
-    SNAPSHOT,
     STAFF_NAMESPACE,
-    STATUS,
     ProtocolError,
     handshake_offset_ms,
     iso_utc,
 )
 
 log = logging.getLogger(__name__)
-
-
-def ward_room(ward: str, read_only: bool = False) -> str:
-    """Signed-in staff and corridor wall displays of a ward listen in separate rooms."""
-    return f"{'display' if read_only else 'ward'}:{ward}"
-
-
-def emit_to_ward(event: str, payload: dict) -> None:
-    """Send an event to every screen of its ward; wall displays get it without what patients wrote."""
-    socketio.emit(event, payload, namespace=STAFF_NAMESPACE, to=ward_room(payload["ward"]))
-    socketio.emit(event, for_wall_display(payload), namespace=STAFF_NAMESPACE, to=ward_room(payload["ward"], read_only=True))
-
-
-def kiosk_room(kiosk_id: str) -> str:
-    return f"kiosk:{kiosk_id}"
 
 
 def _refuse(refusal: ProtocolError) -> ConnectionRefusedError:
@@ -56,74 +40,62 @@ def _auth(auth: object) -> dict:
     return auth if isinstance(auth, dict) else {}
 
 
-@socketio.on("connect", namespace=KIOSK_NAMESPACE)
 def kiosk_connect(auth=None):
     """A ward tablet connects with its device token (or a patient's phone with the poster's ward code)."""
-    auth, wards = _auth(auth), current_app.extensions["wardpulse"]
+    auth, service = _auth(auth), ward_service()
     try:
         if "own_ward" in auth:
-            kiosk = wards.own_device(auth.get("own_ward"), auth.get("device"))
+            kiosk = service.own_device(auth.get("own_ward"), auth.get("device"))
         else:
-            kiosk = wards.kiosk_for_token(auth.get("token"))
+            kiosk = service.kiosk_for_token(auth.get("token"))
     except ProtocolError as refusal:
         if refusal.code == "revoked_token":
-            wards.kiosk_refused(auth.get("token"), auth)  # what it still holds, for the admin page
+            service.kiosk_refused(auth.get("token"), auth)  # what it still holds, for the admin page
         raise _refuse(refusal) from None
     # The tablet's clock as it connected: a rough offset (no round trip) until it measures its own.
     kiosk["clock_offset_ms"] = handshake_offset_ms(auth.get("device_time"), now_utc())
     session["kiosk"] = kiosk  # per-connection copy, never sent back as a cookie
     join_room(kiosk_room(kiosk["id"]))
-    wards.kiosk_connected(kiosk["id"], +1)
+    service.kiosk_connected(kiosk["id"], +1)
     if kiosk.get("channel") != OWN_DEVICE:
-        wards.kiosk_report(kiosk["id"], dict(auth, clock_offset_ms=kiosk["clock_offset_ms"]))
+        service.kiosk_report(kiosk["id"], dict(auth, clock_offset_ms=kiosk["clock_offset_ms"]))
 
 
-@socketio.on("disconnect", namespace=KIOSK_NAMESPACE)
 def kiosk_disconnect(*_reason):
     """A tablet went away: the admin page shows it offline once its last socket is gone."""
     if "kiosk" in session:
-        current_app.extensions["wardpulse"].kiosk_connected(session["kiosk"]["id"], -1)
+        ward_service().kiosk_connected(session["kiosk"]["id"], -1)
 
 
-@socketio.on(KIOSK_STATUS, namespace=KIOSK_NAMESPACE)
 def kiosk_status(payload=None):
     """A tablet reports its outbox size, its measured clock offset and the ratings it gave up on."""
     update = tablet_report(payload)
     if "clock_offset_ms" in update:
         session["kiosk"]["clock_offset_ms"] = update["clock_offset_ms"]
-    current_app.extensions["wardpulse"].kiosk_report(session["kiosk"]["id"], update)
+    ward_service().kiosk_report(session["kiosk"]["id"], update)
 
 
-@socketio.on(CLOCK, namespace=KIOSK_NAMESPACE)
 def kiosk_clock(*_payload):
     """A tablet times this request to learn the server's clock; the ack carries it."""
     return {"server_time": iso_utc(now_utc())}
 
 
-@socketio.on(RATING, namespace=KIOSK_NAMESPACE)
 def kiosk_rating(payload=None, *extra):
     """A tablet sends one tap. Acked once durable; the ward's screens get it as `rating`, and any `alert` it raised."""
     if extra:
         return ProtocolError("invalid_payload").as_ack()
-    wards = current_app.extensions["wardpulse"]
-    trouble_before = wards.storage_problem
-    ack, item, raised = wards.receive_rating(session["kiosk"], payload)
+    service = ward_service()
+    trouble_before = service.storage_problem
+    ack, item, raised = service.receive_rating(session["kiosk"], payload)
     ack["server_time"] = iso_utc(now_utc())  # every ack is also a reading of the server's clock
     if item is not None:
         emit_to_ward(RATING, item)
     for alert in raised:
         emit_to_ward(ALERT, alert)
-    tell_screens_if_storage_changed(wards, trouble_before)
+    tell_screens_if_storage_changed(service, trouble_before)
     return ack
 
 
-def tell_screens_if_storage_changed(wards, trouble_before: str | None) -> None:
-    """Show or clear the storage banner on every ward's screens (the disk is shared) when it changed."""
-    if (trouble_before is None) != (wards.storage_problem is None):
-        socketio.emit(STATUS, wards.status(), namespace=STAFF_NAMESPACE)
-
-
-@socketio.on("connect", namespace=STAFF_NAMESPACE)
 def staff_connect(auth=None):
     """A ward screen (staff session or display token) connects; it gets a full snapshot, then live events."""
     auth = _auth(auth)
@@ -135,8 +107,8 @@ def staff_connect(auth=None):
     join_room(ward_room(ward, viewer["read_only"]))
     if not viewer["read_only"]:
         join_room(screens_of(viewer["name"]))  # closed when this person signs out anywhere
-    snapshot = current_app.extensions["wardpulse"].snapshot(ward)
-    emit(SNAPSHOT, for_wall_display(snapshot) if viewer["read_only"] else snapshot)
+    snapshot = ward_service().snapshot(ward)
+    send_snapshot(snapshot, viewer["read_only"])
 
 
 def _act_on_alert(step: str, payload: object) -> dict:
@@ -146,10 +118,10 @@ def _act_on_alert(step: str, payload: object) -> dict:
     if signed_in_staff() is None:  # signed out, or out everywhere, since this screen connected
         return ProtocolError("not_signed_in").as_ack()
     payload = payload if isinstance(payload, dict) else {}
-    wards = current_app.extensions["wardpulse"]
-    trouble_before = wards.storage_problem
+    service = ward_service()
+    trouble_before = service.storage_problem
     try:
-        alert = wards.act_on_alert(
+        alert = service.act_on_alert(
             session["ward"], payload.get("id"), viewer["name"], step, payload.get("action"), payload.get("public_note")
         )
     except AlertError as refusal:
@@ -158,49 +130,40 @@ def _act_on_alert(step: str, payload: object) -> dict:
             refused["alert"] = refusal.alert
         return refused
     emit_to_ward(ALERT, alert)
-    tell_screens_if_storage_changed(wards, trouble_before)
+    tell_screens_if_storage_changed(service, trouble_before)
     return {"ok": True, "alert": alert}
 
 
-@socketio.on(ACKNOWLEDGE_ALERT, namespace=STAFF_NAMESPACE)
 def acknowledge_alert(payload=None):
     """Signed-in staff take an alert ("I'm on it"); every screen of the ward gets the updated `alert`."""
     return _act_on_alert("acknowledge", payload)
 
 
-@socketio.on(RESOLVE_ALERT, namespace=STAFF_NAMESPACE)
 def resolve_alert(payload=None):
     """Signed-in staff record what was done; every screen of the ward gets the resolved `alert`."""
     return _act_on_alert("resolve", payload)
 
 
-@socketio.on_error_default
 def on_error(exc):
     """A bug must never take the server down: log it and tell the sender to keep its rating and retry."""
     log.exception("socket handler failed (sid %s): %s", request.sid, exc)
     return ProtocolError("server_error").as_ack()
 
 
-RETRY_ALERTS_SECONDS = 3  # how soon an alert the disk refused is tried again, with no rating needed
+HANDLERS = (  # (event, namespace, handler): what each kind of socket may send
+    ("connect", KIOSK_NAMESPACE, kiosk_connect),
+    ("disconnect", KIOSK_NAMESPACE, kiosk_disconnect),
+    (KIOSK_STATUS, KIOSK_NAMESPACE, kiosk_status),
+    (CLOCK, KIOSK_NAMESPACE, kiosk_clock),
+    (RATING, KIOSK_NAMESPACE, kiosk_rating),
+    ("connect", STAFF_NAMESPACE, staff_connect),
+    (ACKNOWLEDGE_ALERT, STAFF_NAMESPACE, acknowledge_alert),
+    (RESOLVE_ALERT, STAFF_NAMESPACE, resolve_alert),
+)
 
 
-def keep_alerts_saved(wards) -> None:
-    """Background task of `serve`: retry alerts the disk refused until they are durable; clear the banner then."""
-    while True:
-        socketio.sleep(RETRY_ALERTS_SECONDS)
-        trouble_before = wards.storage_problem
-        if trouble_before is None:
-            continue
-        try:
-            wards.retry_unsaved()
-        except Exception:  # a bug here must not end the retries
-            log.exception("retrying unsaved alerts failed")
-        tell_screens_if_storage_changed(wards, trouble_before)
-
-
-def drop_kiosk(kiosk_id: str) -> int:
-    """Disconnect every socket of a revoked kiosk at once."""
-    sids = [sid for sid, _ in socketio.server.manager.get_participants(KIOSK_NAMESPACE, kiosk_room(kiosk_id))]
-    for sid in sids:
-        socketio.server.disconnect(sid, namespace=KIOSK_NAMESPACE)
-    return len(sids)
+def register(socketio) -> None:
+    """Attach the handlers to the app's Socket.IO server (called by the app factory after init_app)."""
+    for event, namespace, handler in HANDLERS:
+        socketio.on_event(event, handler, namespace=namespace)
+    socketio.on_error_default(on_error)

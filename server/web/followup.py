@@ -10,10 +10,13 @@ from datetime import timedelta
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from server.clock import now_utc
 from server.ward.alerts import ACTIVE, AlertError
 from server.web.auth import requires, signed_in_staff
+from server.web.broadcast import emit_to_ward
+from server.web.extensions import ward_service
+from server.web.links import public_link
 from server.web.qr import qr_svg
-from server.store.storage import now_utc
 from shared.fft import BY_CODE
 from shared.protocol import ALERT, iso_utc
 
@@ -27,7 +30,7 @@ def _alert_for(token: str) -> tuple[dict | None, dict | None]:
     staff = signed_in_staff()
     if staff is None:
         return None, None
-    alert = current_app.extensions["wardpulse"].find_alert("follow_up_token", token)
+    alert = ward_service().find_alert("follow_up_token", token)
     if alert is None:
         abort(404)
     if alert["ward"] != staff["ward"] and staff["role"] != "admin":
@@ -51,15 +54,13 @@ def follow_up(token):
     if request.method == "POST" and _active(alert):
         step = "resolve" if request.form.get("step") == "resolve" else "acknowledge"
         try:
-            changed = current_app.extensions["wardpulse"].act_on_alert(
+            changed = ward_service().act_on_alert(
                 alert["ward"], alert["id"], staff["username"], step,
                 request.form.get("action"), request.form.get("public_note"),
             )
         except AlertError as refusal:
             error = str(refusal)
         else:
-            from server.web.events import emit_to_ward
-
             emit_to_ward(ALERT, changed)
             return redirect(url_for("followup.follow_up", token=token))
     answer = BY_CODE.get(alert["score"] or "")
@@ -76,7 +77,7 @@ def follow_up(token):
 @bp.get("/f/<token>/qr.svg")
 def follow_up_qr(token):
     """The alert's QR code. It holds only the link, which still needs a signed-in member of staff."""
-    url = f"{current_app.extensions['wardpulse'].public_url() or request.host_url.rstrip('/')}/f/{token}"
+    url = public_link("followup.follow_up", token=token)
     return Response(qr_svg(url, _("Follow-up QR code")), mimetype="image/svg+xml", headers={"Cache-Control": "private, max-age=3600"})
 
 
@@ -84,7 +85,7 @@ def follow_up_qr(token):
 @requires("staff")
 def typed(short_code, staff):
     """The short code printed under the QR code, for a phone that cannot scan."""
-    alert = current_app.extensions["wardpulse"].find_alert("short_code", short_code.strip().upper())
+    alert = ward_service().find_alert("short_code", short_code.strip().upper())
     if alert is None:
         abort(404)
     return redirect(url_for("followup.follow_up", token=alert["follow_up_token"]))

@@ -12,6 +12,9 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from server.ward.alerts import DEFAULT_URGENT_PHRASES
 from server.web.auth import end_sessions, hash_password, requires, viewer_of
+from server.web.broadcast import drop_kiosk
+from server.web.extensions import ward_service
+from server.web.links import public_link
 from server.web.qr import qr_svg
 from server.web.routes import answers_for_page, kiosk_config
 from server.store.storage import ROLES, AdminError
@@ -21,21 +24,13 @@ from shared.protocol import ERRORS
 bp = Blueprint("manage", __name__)
 
 
-def wards():
-    return current_app.extensions["wardpulse"]
-
-
-def public_url() -> str:
-    return wards().public_url() or request.host_url.rstrip("/")
-
-
 def _registry_changed_or_error(action) -> str | None:
     """Run an admin change; a plain error message if it cannot be done."""
     try:
         action()
     except AdminError as refusal:
         return str(refusal)
-    wards().registry_changed()
+    ward_service().registry_changed()
     return None
 
 
@@ -52,7 +47,7 @@ class SettingsForm(FlaskForm):
 @requires("sister")
 def settings(code, staff):
     """Sisters tune what raises an immediate alert and how the trend detector sees their ward."""
-    record = wards().registry.ward(code) or abort(404)
+    record = ward_service().registry.ward(code) or abort(404)
     form = SettingsForm(
         urgent_phrases="\n".join(record.get("urgent_phrases") or DEFAULT_URGENT_PHRASES),
         trend_volume=record.get("trend_volume"),
@@ -63,10 +58,10 @@ def settings(code, staff):
         phrases = form.urgent_phrases.data.splitlines()
         p0 = form.trend_p0.data / 100 if form.trend_p0.data else None
         error = _registry_changed_or_error(
-            lambda: wards().registry.update_ward_settings(record["code"], phrases, form.trend_volume.data or None, p0)
+            lambda: ward_service().registry.update_ward_settings(record["code"], phrases, form.trend_volume.data or None, p0)
         )
         if error is None:
-            wards().settings_changed(record["code"])
+            ward_service().settings_changed(record["code"])
             flash(_("Settings saved."))
             return redirect(url_for("manage.settings", code=record["code"]))
     return render_template("settings.html", ward=record, form=form, error=error, viewer=viewer_of(staff))
@@ -96,13 +91,13 @@ class KioskForm(FlaskForm):
 def admin(staff):
     """Wards and staff accounts."""
     ward_form, staff_form = WardForm(prefix="ward"), StaffForm(prefix="staff")
-    staff_form.ward.choices = [SelectChoice(w["code"], f"{w['code']} – {w['name']}") for w in wards().registry.wards()]
+    staff_form.ward.choices = [SelectChoice(w["code"], f"{w['code']} – {w['name']}") for w in ward_service().registry.wards()]
     error = None
     if request.form.get("add") == "ward" and ward_form.validate_on_submit():
-        error = _registry_changed_or_error(lambda: wards().registry.add_ward(ward_form.code.data, ward_form.name.data))
+        error = _registry_changed_or_error(lambda: ward_service().registry.add_ward(ward_form.code.data, ward_form.name.data))
     elif request.form.get("add") == "staff" and staff_form.validate_on_submit():
         error = _registry_changed_or_error(
-            lambda: wards().registry.add_staff(
+            lambda: ward_service().registry.add_staff(
                 staff_form.username.data, staff_form.ward.data, staff_form.role.data, hash_password(staff_form.password.data)
             )
         )
@@ -113,8 +108,8 @@ def admin(staff):
         return redirect(url_for("manage.admin"))
     return render_template(
         "admin.html",
-        wards=wards().registry.wards(),
-        people=sorted(wards().registry.all_staff(), key=lambda s: (s["ward"], s["username"])),
+        wards=ward_service().registry.wards(),
+        people=sorted(ward_service().registry.all_staff(), key=lambda s: (s["ward"], s["username"])),
         ward_form=ward_form,
         staff_form=staff_form,
         error=error,
@@ -138,16 +133,16 @@ def sign_out_everywhere(username, staff):
 @requires("admin")
 def kiosks(code, staff):
     """The ward's tablets: online, last seen, today's ratings, possible misuse; add one by QR, revoke one."""
-    record = wards().registry.ward(code) or abort(404)
+    record = ward_service().registry.ward(code) or abort(404)
     form = KioskForm()
     if form.validate_on_submit():
-        kiosk = wards().registry.add_kiosk(record["code"], form.label.data)
-        wards().registry_changed()
-        made = wards().registry.add_enrollment(kiosk["id"])
+        kiosk = ward_service().registry.add_kiosk(record["code"], form.label.data)
+        ward_service().registry_changed()
+        made = ward_service().registry.add_enrollment(kiosk["id"])
         # Post/redirect/get: a reload must not add another kiosk. The one-time QR is shown once.
         session["enrollment"] = {
             "kiosk": {"id": kiosk["id"], "label": kiosk["label"]},
-            "url": f"{public_url()}/kiosk/enroll/{made['code']}",
+            "url": public_link("manage.enroll", code=made["code"]),
             "expires_at": made["expires_at"],
         }
         return redirect(url_for("manage.kiosks", code=record["code"]))
@@ -157,7 +152,7 @@ def kiosks(code, staff):
     return render_template(
         "kiosks.html",
         ward=record,
-        kiosks=wards().kiosks_overview(record["code"]),
+        kiosks=ward_service().kiosks_overview(record["code"]),
         refusal_reasons=ERRORS,
         form=form,
         enrollment=enrollment,
@@ -169,13 +164,11 @@ def kiosks(code, staff):
 @requires("admin")
 def revoke(kiosk_id, staff):
     """Revoke a tablet: its socket is dropped at once and its token refused from then on."""
-    from server.web.events import drop_kiosk
-
     try:
-        kiosk = wards().registry.revoke_kiosk(kiosk_id)
+        kiosk = ward_service().registry.revoke_kiosk(kiosk_id)
     except AdminError:
         abort(404)
-    wards().registry_changed()
+    ward_service().registry_changed()
     drop_kiosk(kiosk_id)
     flash(_("Kiosk %(label)s revoked.", label=kiosk["label"]))
     return redirect(url_for("manage.kiosks", code=kiosk["ward"]))
@@ -188,10 +181,10 @@ def revoke(kiosk_id, staff):
 def enroll(code):
     """A tablet scanned the enrollment QR: spend the one-time code and hand the tablet its device token."""
     try:
-        kiosk = wards().registry.use_enrollment(code)
+        kiosk = ward_service().registry.use_enrollment(code)
     except AdminError as refusal:
         return render_template("error.html", title=_("This QR code cannot be used"), message=str(refusal), back="/kiosk", viewer=None), 410
-    wards().registry_changed()
+    ward_service().registry_changed()
     # The token travels in the #fragment: browsers never send it back to a server or into a log.
     return redirect(url_for("kiosk.page") + "#enroll=" + kiosk["token"])
 
@@ -199,7 +192,7 @@ def enroll(code):
 @bp.get("/w/<code>")
 def own_device(code):
     """The bedside poster's link: the same question on a patient's own phone, no enrollment."""
-    record = wards().registry.ward(code) or abort(404)
+    record = ward_service().registry.ward(code) or abort(404)
     config = dict(kiosk_config(), own_ward=record["code"], device_key="wardpulse.own.device")
     return render_template("kiosk.html", answers=answers_for_page(), client_config=config, own_ward=record)
 
@@ -208,8 +201,8 @@ def own_device(code):
 @requires("staff")
 def poster(code, staff):
     """A printable A4 card with the QR code for patients' own phones."""
-    record = wards().registry.ward(code) or abort(404)
-    url = f"{public_url()}/w/{record['code']}"
+    record = ward_service().registry.ward(code) or abort(404)
+    url = public_link("manage.own_device", code=record["code"])
     return render_template(
         "poster.html", ward=record, url=url, qr=qr_svg(url, _("QR code to give feedback")), question=_(QUESTION), viewer=viewer_of(staff)
     )

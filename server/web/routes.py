@@ -20,7 +20,9 @@ from flask_babel import gettext as _
 import kiosk
 from server.ward import spc
 from server.store.admin import run_command
-from server.web.auth import close_screens_of, ward_for_viewer
+from server.web.auth import ward_for_viewer
+from server.web.broadcast import close_screens_of, drop_kiosk
+from server.web.extensions import ward_service
 from server.store.storage import AdminError, NotFound, StorageUnavailable
 from shared import protocol
 from shared.fft import ANSWERS
@@ -39,12 +41,12 @@ def answers_for_page() -> list[dict]:
 
 @bp.get("/healthz")
 def healthz():
-    wards = current_app.extensions["wardpulse"]
-    ok, reason = wards.storage_writable()
-    if ok and wards.storage_problem:  # the data dir takes a probe, but a file in it still refuses writes
-        ok, reason = False, wards.storage_problem
+    service = ward_service()
+    ok, reason = service.storage_writable()
+    if ok and service.storage_problem:  # the data dir takes a probe, but a file in it still refuses writes
+        ok, reason = False, service.storage_problem
     # Kiosks whose clock is more than a minute off: their taps are placed on the server's clock.
-    body = {"ok": ok, "storage": reason, "protocol": protocol.PROTOCOL_VERSION, "kiosk_clocks_off": wards.clocks_off()}
+    body = {"ok": ok, "storage": reason, "protocol": protocol.PROTOCOL_VERSION, "kiosk_clocks_off": service.clocks_off()}
     return jsonify(body), (200 if ok else 503)
 
 
@@ -113,7 +115,7 @@ def ward(code):
     if to_sign_in:
         return to_sign_in
     (ward_code, viewer), display_token = found, request.args.get("display")
-    record = current_app.extensions["wardpulse"].registry.ward(ward_code)
+    record = ward_service().registry.ward(ward_code)
     config = {
         "namespace": protocol.STAFF_NAMESPACE,
         "ward": ward_code,
@@ -141,13 +143,13 @@ def chart(code):
     if to_sign_in:
         return to_sign_in
     ward_code, viewer = found
-    wards = current_app.extensions["wardpulse"]
-    spc_chart = spc.xmr(wards.daily_negative(ward_code))
+    service = ward_service()
+    spc_chart = spc.xmr(service.daily_negative(ward_code))
     signals = sum(1 for p in spc_chart.points if p.direction)
     summary = _("%(days)d days shown; %(signals)d with a special-cause signal.", days=len(spc_chart.points), signals=signals)
     return render_template(
         "chart.html",
-        ward=wards.registry.ward(ward_code),
+        ward=service.registry.ward(ward_code),
         viewer=viewer,
         chart=spc_chart,
         geo=spc.layout(spc_chart),
@@ -164,19 +166,17 @@ def control():
     if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
         abort(403)
     body = request.get_json(silent=True) or {}
-    wards = current_app.extensions["wardpulse"]
+    service = ward_service()
     try:
-        result = run_command(wards.registry, body.get("command"), body.get("args") or {})
+        result = run_command(service.registry, body.get("command"), body.get("args") or {})
     except NotFound as exc:
         return jsonify({"ok": False, "message": str(exc)}), 404
     except (AdminError, TypeError) as exc:
         return jsonify({"ok": False, "message": str(exc)}), 409
     except StorageUnavailable as exc:
         return jsonify({"ok": False, "message": f"could not save: {exc}"}), 503
-    wards.registry_changed()
+    service.registry_changed()
     if body.get("command") == "revoke_kiosk":
-        from server.web.events import drop_kiosk
-
         result["dropped_sockets"] = drop_kiosk(result["id"])
     if body.get("command") in ("set_password", "end_sessions"):
         close_screens_of(result["username"])

@@ -15,15 +15,17 @@ KEPT = ["/kiosk/", "/kiosk", "/kiosk/static/kiosk.js", "/kiosk/static/kiosk.css"
 
 
 def wait_for_offline_copy(page) -> None:
-    """The service worker is active and holds the page and everything it loads.
+    """The service worker is active, holds the page and everything it loads, and controls this page.
 
     (Not navigator.serviceWorker.ready: that follows the URL the page was first opened at, and
     the enrollment link /kiosk#enroll=... lies just outside the scope /kiosk/ until the page
-    moves itself there.)"""
+    moves itself there.) An activated worker is not yet enough: until its clients.claim() has
+    reached this page, a reload may still go to the network, so wait for it to be the controller."""
     wait_for(
         page, "navigator.serviceWorker.getRegistration('/kiosk/').then(r => !!(r && r.active && r.active.state === 'activated'))"
     )
     wait_for(page, "urls => Promise.all(urls.map(url => caches.match(url))).then(found => found.every(Boolean))", KEPT)
+    wait_for(page, "!!navigator.serviceWorker.controller && navigator.serviceWorker.controller.state === 'activated'")
 
 
 def test_taps_during_an_outage_survive_a_reload_and_arrive_once_in_tap_order(live_server, pages):

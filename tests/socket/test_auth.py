@@ -12,6 +12,7 @@ from server.web.app import create_app
 from server.web.auth import same_site_path
 from shared.protocol import STAFF_NAMESPACE
 from support import STAFF_PASSWORD
+from server.web.extensions import ward_service
 
 WRONG = "not-the-password"
 
@@ -22,8 +23,8 @@ def ward(app, registry, staff_hash):
     for username, role in [("sister", "sister"), ("nurse", "staff"), ("admin", "admin")]:
         registry.add_staff(username, "7B", role, staff_hash)
     kiosk = registry.add_kiosk("7B", "Day room")
-    app.extensions["wardpulse"].registry_changed()
-    _, _, raised = app.extensions["wardpulse"].receive_rating(kiosk, make_rating("poor", comment="SECRET-COMMENT", follow_up={"location": "Bay 2"}))
+    ward_service(app).registry_changed()
+    _, _, raised = ward_service(app).receive_rating(kiosk, make_rating("poor", comment="SECRET-COMMENT", follow_up={"location": "Bay 2"}))
     return {"follow_up": f"/f/{raised[0]['follow_up_token']}"}
 
 
@@ -132,10 +133,10 @@ def test_a_hammered_username_is_slowed_down_never_locked_out(app, ward, clock):
 def behind_proxy(tmp_path, staff_hash):
     """An app told that one proxy (nginx) sits in front."""
     app = create_app({"DATA_DIR": str(tmp_path / "proxied"), "TESTING": True, "WTF_CSRF_ENABLED": False, "TRUSTED_PROXIES": 1})
-    app.extensions["wardpulse"].registry.add_ward("7B", "Ward 7B")
-    app.extensions["wardpulse"].registry.add_staff("sister", "7B", "sister", staff_hash)
+    ward_service(app).registry.add_ward("7B", "Ward 7B")
+    ward_service(app).registry.add_staff("sister", "7B", "sister", staff_hash)
     yield app
-    app.extensions["wardpulse"].close()
+    ward_service(app).close()
 
 
 def spray_with_forged_headers(app, address, forwarded_for):
@@ -188,7 +189,7 @@ def test_a_mistyped_trusted_proxies_setting_is_refused_plainly(tmp_path, value):
 def test_trusted_proxies_comes_from_the_environment_as_a_number(tmp_path, monkeypatch):
     monkeypatch.setenv("WARDPULSE_TRUSTED_PROXIES", "1")
     app = create_app({"DATA_DIR": str(tmp_path / "env")})
-    app.extensions["wardpulse"].close()
+    ward_service(app).close()
     assert app.config["TRUSTED_PROXIES"] == 1
     assert type(app.wsgi_app).__name__ == "ProxyFix"
 
@@ -223,7 +224,7 @@ def test_a_cookie_copied_before_sign_out_opens_nothing_after(app, ward):
         assert response.status_code == 302 and "/login" in response.headers["Location"], path
     acted = copy.post(ward["follow_up"], data={"step": "acknowledge"})
     assert acted.status_code == 302 and "/login" in acted.headers["Location"]
-    assert app.extensions["wardpulse"].alerts.alerts("7B")[0]["status"] == "open"
+    assert ward_service(app).alerts.alerts("7B")[0]["status"] == "open"
 
 
 def test_sign_out_signs_out_every_device_and_a_new_sign_in_works(app, ward):
@@ -274,7 +275,7 @@ def test_a_ward_screen_whose_session_has_ended_cannot_act(app, ward, registry, s
     _, cookie = signed_in_cookie(app)
     screen = socket_client(STAFF_NAMESPACE, auth={"ward": "7B"}, flask_client=with_cookie(app, cookie))
     registry.end_sessions("sister")  # straight in the registry: the screen is still connected
-    alert_id = app.extensions["wardpulse"].alerts.alerts("7B")[0]["id"]
+    alert_id = ward_service(app).alerts.alerts("7B")[0]["id"]
     ack = screen.emit("acknowledge_alert", {"id": alert_id}, namespace=STAFF_NAMESPACE, callback=True)
     assert ack["ok"] is False and ack["error"] == "not_signed_in"
-    assert app.extensions["wardpulse"].alerts.alerts("7B")[0]["status"] == "open"
+    assert ward_service(app).alerts.alerts("7B")[0]["status"] == "open"

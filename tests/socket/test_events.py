@@ -7,6 +7,7 @@ import pytest
 from kiosk.client import make_rating
 from shared.protocol import CLOCK, KIOSK_NAMESPACE, KIOSK_STATUS, RATING, STAFF_NAMESPACE, parse_utc
 from support import STAFF_PASSWORD, ack_body
+from server.web.extensions import ward_service
 
 
 @pytest.fixture
@@ -92,7 +93,7 @@ def test_a_kiosk_revoked_mid_session_cannot_store(app, registry, ward, socket_cl
     kiosk = registry.add_kiosk(ward)
     tablet = socket_client(KIOSK_NAMESPACE, auth={"token": kiosk["token"]})
     registry.revoke_kiosk(kiosk["id"])
-    app.extensions["wardpulse"].registry_changed()
+    ward_service(app).registry_changed()
     ack = tablet.emit(RATING, make_rating("good"), namespace=KIOSK_NAMESPACE, callback=True)
     assert ack["error"] == "revoked_token"
 
@@ -102,7 +103,7 @@ def test_own_phone_from_the_poster_may_rate_a_little_and_is_marked(app, registry
     acks = [phone.emit(RATING, make_rating("good"), namespace=KIOSK_NAMESPACE, callback=True) for _ in range(4)]
     assert [a["ok"] for a in acks] == [True, True, True, False]
     assert acks[3]["error"] == "rate_limited"
-    recent = app.extensions["wardpulse"].snapshot("7B")["recent"]
+    recent = ward_service(app).snapshot("7B")["recent"]
     assert {r["channel"] for r in recent} == {"own_device"}
 
 
@@ -119,7 +120,7 @@ def test_misuse_is_stored_marked_and_left_out_of_the_counts(app, registry, ward,
     start = datetime.now(timezone.utc) - timedelta(minutes=10)
     for i in range(10):  # a child tapping every 3 seconds
         tablet.emit(RATING, make_rating("very_poor", tapped_at=start + timedelta(seconds=3 * i)), namespace=KIOSK_NAMESPACE, callback=True)
-    wards = app.extensions["wardpulse"]
+    wards = ward_service(app)
     snapshot = wards.snapshot("7B")
     assert len(snapshot["recent"]) == 10  # stored, not deleted
     assert sum(r["misuse"] for r in snapshot["recent"]) == 4
@@ -149,7 +150,7 @@ def test_a_full_disk_is_refused_retryably_shown_on_screens_and_recovers(app, reg
     assert http.get("/healthz").status_code == 503
     banner = [e["args"][0] for e in screen.get_received(STAFF_NAMESPACE) if e["name"] == "status"]
     assert banner and banner[0]["storage_ok"] is False and "No space left" in banner[0]["message"]
-    assert app.extensions["wardpulse"].snapshot("7B")["status"]["storage_ok"] is False
+    assert ward_service(app).snapshot("7B")["status"]["storage_ok"] is False
 
     monkeypatch.undo()  # space is back
     assert ack_body(tablet.emit(RATING, rating, namespace=KIOSK_NAMESPACE, callback=True)) == {"ok": True, "id": rating["id"], "duplicate": False}
@@ -157,7 +158,7 @@ def test_a_full_disk_is_refused_retryably_shown_on_screens_and_recovers(app, reg
     assert [e["name"] for e in events] == ["rating", "status"]
     assert events[1]["args"][0]["storage_ok"] is True
     assert http.get("/healthz").status_code == 200
-    assert [r["id"] for r in app.extensions["wardpulse"].snapshot("7B")["recent"]] == [rating["id"]]
+    assert [r["id"] for r in ward_service(app).snapshot("7B")["recent"]] == [rating["id"]]
 
 
 def test_a_follow_up_request_is_stored_through_a_poster_flood_and_marked(app, registry, ward, socket_client):
@@ -170,7 +171,7 @@ def test_a_follow_up_request_is_stored_through_a_poster_flood_and_marked(app, re
     ordinary = phone.emit(RATING, make_rating("good"), namespace=KIOSK_NAMESPACE, callback=True)
     request = phone.emit(RATING, make_rating("very_poor", follow_up={"location": "Bay 4"}), namespace=KIOSK_NAMESPACE, callback=True)
     assert ordinary["error"] == "rate_limited" and request["ok"] is True
-    snapshot = app.extensions["wardpulse"].snapshot("7B")
+    snapshot = ward_service(app).snapshot("7B")
     [stored] = [r for r in snapshot["recent"] if r["score"] == "very_poor"]
     assert stored["flood"] is True and stored["follow_up"] == {"location": "Bay 4"}
     assert [a["kind"] for a in snapshot["open_alerts"]] == ["follow_up"]
@@ -186,7 +187,7 @@ def test_a_tablets_junk_self_report_is_ignored_never_an_error(app, registry, war
     tablet = socket_client(KIOSK_NAMESPACE, auth={"token": kiosk["token"]})
     tablet.emit(KIOSK_STATUS, report, namespace=KIOSK_NAMESPACE)
     assert tablet.emit(CLOCK, namespace=KIOSK_NAMESPACE, callback=True)["server_time"]  # still serving
-    [row] = [k for k in app.extensions["wardpulse"].kiosks_overview("7B") if k["id"] == kiosk["id"]]
+    [row] = [k for k in ward_service(app).kiosks_overview("7B") if k["id"] == kiosk["id"]]
     assert row["waiting"] is None and row["clock_offset_ms"] is None
     assert all(len(v) <= 64 for r in row["refused"] for v in r.values())
 
@@ -196,5 +197,5 @@ def test_clock_ack_carries_the_servers_time(app, registry, ward, socket_client):
     tablet = socket_client(KIOSK_NAMESPACE, auth={"token": kiosk["token"], "device_time": "2026-01-01T00:00:00Z"})
     ack = tablet.emit(CLOCK, {}, namespace=KIOSK_NAMESPACE, callback=True)
     assert parse_utc(ack["server_time"])
-    [row] = [k for k in app.extensions["wardpulse"].kiosks_overview("7B") if k["id"] == kiosk["id"]]
+    [row] = [k for k in ward_service(app).kiosks_overview("7B") if k["id"] == kiosk["id"]]
     assert row["clock_off"] is True and row["clock_offset_ms"] > 0  # from the handshake: the tablet is months slow

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from server.web.extensions import ward_service
 
 EVERY_KIND = [
     "/login",  # a page
@@ -58,4 +59,4 @@ def test_a_form_posted_over_https_without_a_referer_is_accepted(tmp_path):
                              data={"csrf_token": csrf_token_in(form), "username": "nobody", "password": "wrong"})
         assert answer.status_code == 401  # the password was checked: the form itself was accepted
     finally:
-        app.extensions["wardpulse"].close()
+        ward_service(app).close()

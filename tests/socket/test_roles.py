@@ -9,6 +9,7 @@ import pytest
 from kiosk.client import make_rating
 from server.ward.trends import threshold_for
 from support import STAFF_PASSWORD
+from server.web.extensions import ward_service
 
 VISITORS = ("anonymous", "display", "staff", "sister", "admin", "other_ward_staff")
 SIGN_IN = "sign-in"  # redirected to /login?next=...
@@ -21,8 +22,8 @@ def ward(app, registry, staff_hash):
     for username, ward_code, role in [("staff", "7B", "staff"), ("sister", "7B", "sister"), ("admin", "4A", "admin"), ("other_ward_staff", "4A", "staff")]:
         registry.add_staff(username, ward_code, role, staff_hash)
     kiosk = registry.add_kiosk("7B", "Day room")
-    app.extensions["wardpulse"].registry_changed()
-    ack, _, raised = app.extensions["wardpulse"].receive_rating(
+    ward_service(app).registry_changed()
+    ack, _, raised = ward_service(app).receive_rating(
         kiosk, make_rating("poor", comment="SECRET-COMMENT the tea was cold", follow_up={"location": "Bay 2"})
     )
     assert ack["ok"] and raised
@@ -98,12 +99,12 @@ def test_a_resolved_alerts_link_no_longer_acts(app, ward):
     assert outcome == 302
     outcome, response = visit(app, "staff", ward, "POST", path, {"step": "acknowledge"})
     assert outcome == 200 and b"no longer active" in response.data
-    alert = app.extensions["wardpulse"].alerts.alert("7B", ward["alert"]["id"])
+    alert = ward_service(app).alerts.alert("7B", ward["alert"]["id"])
     assert alert["status"] == "resolved" and [h["event"] for h in alert["history"]] == ["raised", "acknowledged", "resolved"]
 
 
 def test_a_follow_up_link_expires_after_7_days(app, ward):
-    wards = app.extensions["wardpulse"]
+    wards = ward_service(app)
     old = dict(wards.alerts.alert("7B", ward["alert"]["id"]), raised_at="2026-01-01T00:00:00.000Z")
     wards.alerts.save("7B", [old])
     outcome, response = visit(app, "staff", ward, "POST", f"/f/{old['follow_up_token']}", {"step": "acknowledge"})
@@ -118,7 +119,7 @@ def test_enrollment_code_is_single_use(app, registry, ward):
     page, _, fragment = first.headers["Location"].partition("#")
     assert first.status_code == 302 and page.rstrip("/") == "/kiosk" and fragment.startswith("enroll=")
     token = first.headers["Location"].split("#enroll=")[1]
-    assert app.extensions["wardpulse"].kiosk_for_token(token)["id"] == ward["kiosk"]["id"]
+    assert ward_service(app).kiosk_for_token(token)["id"] == ward["kiosk"]["id"]
     again = app.test_client().get(f"/kiosk/enroll/{code}")
     assert again.status_code == 410 and b"already been used" in again.data
 
@@ -149,17 +150,17 @@ def test_session_cookie_is_secure_behind_tls(tmp_path, staff_hash):
     from server.web.app import create_app
 
     app = create_app({"DATA_DIR": str(tmp_path / "tls"), "TESTING": True, "WTF_CSRF_ENABLED": False, "SESSION_COOKIE_SECURE": True})
-    app.extensions["wardpulse"].registry.add_ward("7B", "Ward 7B")
-    app.extensions["wardpulse"].registry.add_staff("staff", "7B", "staff", staff_hash)
+    ward_service(app).registry.add_ward("7B", "Ward 7B")
+    ward_service(app).registry.add_staff("staff", "7B", "staff", staff_hash)
     response = app.test_client().post("/login", data={"username": "staff", "password": STAFF_PASSWORD})
-    app.extensions["wardpulse"].close()
+    ward_service(app).close()
     assert "Secure" in response.headers["Set-Cookie"]
 
 
 def test_a_sisters_phrases_take_effect_at_once(app, ward):
     outcome, _ = visit(app, "sister", ward, "POST", "/ward/7B/settings", {"urgent_phrases": "buzzer\ncall bell", "trend_volume": "12"})
     assert outcome == 302
-    wards = app.extensions["wardpulse"]
+    wards = ward_service(app)
     ack, _, raised = wards.receive_rating(ward["kiosk"], make_rating("neither", comment="Nobody answered the call bell"))
     assert [a["kind"] for a in raised] == ["comment"]
     _, _, raised = wards.receive_rating(ward["kiosk"], make_rating("neither", comment="I felt unsafe"))

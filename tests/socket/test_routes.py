@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from support import STAFF_PASSWORD
+from server.web.extensions import ward_service
 
 
 @pytest.fixture
@@ -82,10 +83,10 @@ def test_login_form_is_csrf_protected(tmp_path, staff_hash):
     from server.web.app import create_app
 
     app = create_app({"DATA_DIR": str(tmp_path / "csrf"), "TESTING": True})
-    app.extensions["wardpulse"].registry.add_ward("7B", "Ward 7B")
-    app.extensions["wardpulse"].registry.add_staff("sister", "7B", "sister", staff_hash)
+    ward_service(app).registry.add_ward("7B", "Ward 7B")
+    ward_service(app).registry.add_staff("sister", "7B", "sister", staff_hash)
     response = app.test_client().post("/login", data={"username": "sister", "password": STAFF_PASSWORD})
-    app.extensions["wardpulse"].close()
+    ward_service(app).close()
     assert response.status_code == 400
     assert "expired" in response.get_data(as_text=True)
     assert "staff" not in response.headers.get("Set-Cookie", "")

@@ -1,4 +1,4 @@
-"""server/bench.py: the pure parts (statistics, ratios, the table, how work is dealt out), no benchmark run."""
+"""server/tools/bench/: the pure parts (statistics, ratios, the table, how work is dealt out), no benchmark run."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from server.tools import bench
-from server.tools.bench import Cell, Row, Target
 from server.store.storage import RatingJournal, fingerprint
+from server.tools.bench import load as bench_load
+from server.tools.bench import plan as bench_plan
+from server.tools.bench import report, run, servers
+from server.tools.bench.report import Cell, Row, Target
 
 
 @pytest.mark.parametrize(
@@ -25,7 +27,7 @@ from server.store.storage import RatingJournal, fingerprint
     ],
 )
 def test_percentile_interpolates_between_nearest_ranks(values, q, expected):
-    assert bench.percentile(values, q) == (None if expected is None else pytest.approx(expected))
+    assert report.percentile(values, q) == (None if expected is None else pytest.approx(expected))
 
 
 @pytest.mark.parametrize(
@@ -33,14 +35,14 @@ def test_percentile_interpolates_between_nearest_ranks(values, q, expected):
     [(816, 1563, 816 / 1563), (None, 10, None), (10, None, None), (10, 0, None), (0, 5, 0.0)],
 )
 def test_ratio_is_value_over_baseline_or_none(value, baseline, expected):
-    assert bench.ratio(value, baseline) == expected
+    assert report.ratio(value, baseline) == expected
 
 
 @pytest.mark.parametrize(
     "value, shown", [(None, "-"), (1520.4, "1,520"), (12.34, "12.3"), (0.934, "0.93"), (100, "100"), (-3.5, "-3.50")]
 )
 def test_numbers_show_the_digits_a_reader_needs(value, shown):
-    assert bench.format_number(value) == shown
+    assert report.format_number(value) == shown
 
 
 @pytest.mark.parametrize(
@@ -76,7 +78,7 @@ def table_rows() -> list[Row]:
 
 
 def test_table_puts_the_modes_side_by_side_with_ratio_and_verdict():
-    lines = bench.format_table(table_rows()).splitlines()
+    lines = report.format_table(table_rows()).splitlines()
     assert "eventlet" in lines[0] and "threading" in lines[0]
     assert lines[0].index("eventlet") < lines[0].index("threading")
     ingest = lines[3]
@@ -85,7 +87,7 @@ def test_table_puts_the_modes_side_by_side_with_ratio_and_verdict():
 
 
 def test_table_prints_notes_across_a_cell_and_keeps_the_columns_lined_up():
-    lines = bench.format_table(table_rows()).splitlines()
+    lines = report.format_table(table_rows()).splitlines()
     assert lines[4].count("n/a (alerts not built yet)") == 2
     assert "not run" in lines[5]
     separators = {tuple(i for i, ch in enumerate(line) if ch == "|")[:5] for line in (lines[1], *lines[3:])}
@@ -101,26 +103,26 @@ def test_row_json_carries_ratio_and_verdict():
 
 def test_cpu_model_is_read_from_proc_cpuinfo_text():
     text = "processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 7B13\n"
-    assert bench.cpu_model(text) == "AMD EPYC 7B13"
-    assert bench.cpu_model("") == "unknown"
+    assert report.cpu_model(text) == "AMD EPYC 7B13"
+    assert report.cpu_model("") == "unknown"
 
 
 @pytest.mark.parametrize("load, cpus, warned", [([0.3, 0.2, 0.1], 2, False), ([1.0, 0.5, 0.5], 2, False), ([3.8, 4.0, 4.2], 2, True)])
 def test_a_busy_machine_is_called_out_above_the_table(load, cpus, warned):
-    warning = bench.busy_warning(load, cpus)
+    warning = report.busy_warning(load, cpus)
     assert (warning is not None) is warned
     if warned:
         assert "load 3.8 on 2 CPUs" in warning
 
 
 def test_chunks_deal_items_round_robin():
-    assert bench.chunks(list(range(7)), 3) == [[0, 3, 6], [1, 4], [2, 5]]
+    assert run.chunks(list(range(7)), 3) == [[0, 3, 6], [1, 4], [2, 5]]
 
 
 def test_merged_results_pool_samples_by_phase_and_add_errors():
     a = {"error_count": 1, "errors": ["TimeoutError"], "ack_ms": {"quiet": [1.0], "held": [2.0]}, "screen_ms": [3.0], "alert_ms": []}
     b = {"error_count": 0, "errors": [], "ack_ms": {"held": [4.0]}, "screen_ms": [5.0], "alert_ms": [6.0]}
-    merged = bench.merge_results([a, b])
+    merged = run.merge_results([a, b])
     assert merged["ack_ms"] == {"quiet": [1.0], "held": [2.0, 4.0]}
     assert merged["screen_ms"] == [3.0, 5.0] and merged["alert_ms"] == [6.0]
     assert merged["error_count"] == 1 and merged["errors"] == ["TimeoutError"]
@@ -148,12 +150,12 @@ def mode_results(with_alerts: bool, hold: dict | None, bare_hold: dict | None = 
 
 
 def test_rows_compare_each_number_with_its_baseline():
-    plan = bench.QUICK
+    plan = bench_plan.QUICK
     hold = {"rss_peak_mb": 90.0, "rss_idle_mb": 60.0, "connect_s": 5.0,
             "probe_ms": {"quiet": [3.0, 40.0], "connect": [270.0], "held": [20.0, 57.0], "held refused": [9.0]}}
     bare_hold = {"rss_peak_mb": 80.0, "rss_idle_mb": 50.0, "connect_s": 2.5,
                  "probe_ms": {"quiet": [3.0], "connect": [50.0], "held": [38.0], "held refused": [6.0]}}
-    rows = {row.measure: row for row in bench.build_rows({"eventlet": mode_results(True, hold, bare_hold)}, plan)}
+    rows = {row.measure: row for row in report.build_rows({"eventlet": mode_results(True, hold, bare_hold)}, plan)}
     cell = lambda name: rows[name].cells["eventlet"]  # noqa: E731
     assert cell("durable ingest, 20 kiosks").ratio == 0.75
     assert rows["durable ingest, 20 kiosks"].target.met(cell("durable ingest, 20 kiosks"))
@@ -170,19 +172,19 @@ def test_rows_compare_each_number_with_its_baseline():
 
 
 def test_rows_say_why_a_number_is_missing():
-    rows = {row.measure: row for row in bench.build_rows({"threading": mode_results(False, None)}, bench.QUICK)}
+    rows = {row.measure: row for row in report.build_rows({"threading": mode_results(False, None)}, bench_plan.QUICK)}
     assert rows["tap -> alert p99"].cells["threading"].note == "n/a (alerts not built yet)"
     assert rows["server RSS, 500 sockets"].cells["threading"].note == "not run (--quick)"
 
 
 def test_held_sockets_are_spread_over_ten_wards_in_workers_of_a_few_hundred():
-    wards = (bench.WARD, *bench.OTHER_WARDS)
+    wards = (bench_plan.WARD, *bench_plan.OTHER_WARDS)
     devices = {
-        "kiosks": {w: [f"{w}-k{i}" for i in range(200 if w == bench.WARD else bench.KIOSKS_PER_OTHER_WARD)] for w in wards},
+        "kiosks": {w: [f"{w}-k{i}" for i in range(200 if w == bench_plan.WARD else bench_plan.KIOSKS_PER_OTHER_WARD)] for w in wards},
         "displays": {w: f"{w}-d" for w in wards},
     }
-    lab = SimpleNamespace(devices=devices, plan=bench.FULL)
-    specs = bench.hold_specs(lab, 2000)
+    lab = SimpleNamespace(devices=devices, plan=bench_plan.FULL)
+    specs = run.hold_specs(lab, 2000)
     assert len(specs) == 5
     assert all(len(s["kiosks"]) + len(s["screens"]) == 400 for s in specs)
     kiosks = [k for s in specs for k in s["kiosks"]]
@@ -194,27 +196,27 @@ def test_held_sockets_are_spread_over_ten_wards_in_workers_of_a_few_hundred():
 
 def test_prefilled_history_is_what_the_server_would_have_stored(tmp_path):
     now = datetime(2026, 11, 3, 12, 0, tzinfo=timezone.utc)
-    months = bench.prefill(tmp_path, 1000, ["k-1234abcd", "k-5678ef01"], now)
+    months = servers.prefill(tmp_path, 1000, ["k-1234abcd", "k-5678ef01"], now)
     assert set(months) == {"2026-10", "2026-11"} and sum(months.values()) == 1000
     loaded = RatingJournal(tmp_path).load_recent(now, days=40)
     assert len(loaded) == len({r["id"] for r in loaded}) == 1000
     first = loaded[0]
     fields = {k: first[k] for k in ("id", "score", "tapped_at", "comment", "lang", "follow_up")}
     assert first["fingerprint"] == fingerprint(fields)
-    assert first["ward"] == bench.WARD
+    assert first["ward"] == bench_plan.WARD
     assert {r["kiosk_id"] for r in loaded} == {"k-1234abcd", "k-5678ef01"}
     assert max(r["tapped_at"] for r in loaded) < "2026-11-03T12:00"
 
 
 def test_a_round_counts_only_what_happened_in_its_window_and_maps_screens_to_taps_by_id():
-    load = bench.Load({"url": "http://unused"})
+    load = bench_load.Load({"url": "http://unused"})
     load.sent = {"a": 10.000, "b": 10.500, "late": 11.900}
     load.acks = [("main", 9.0, 9.5), ("main", 10.000, 10.002), ("main", 10.500, 10.504), ("main", 11.900, 12.5)]
     load.deliveries = [("a", 10.010), ("a", 10.030), ("b", 10.506), ("unknown", 10.6), ("late", 12.6)]
     result = load.result(start=10.0, end=12.0)
     assert result["acks"] == 2 and result["rate"] == 1.0
     assert result["ack_ms"] == {"main": [2.0, 4.0]}
-    merged = bench.merge_results([result])
+    merged = run.merge_results([result])
     assert merged["screen_ms"] == [10.0, 30.0, 6.0]
     assert sorted(merged["first_screen_ms"]) == [6.0, 10.0]
 
@@ -226,17 +228,17 @@ def test_screens_in_other_client_processes_are_timed_against_the_kiosks_taps():
                 "delivered": [("a", 10.002), ("b", 10.52), ("c", 10.6)]},
                {"ack_ms": {}, "error_count": 0, "errors": [], "alert_ms": [], "sent": {},
                 "delivered": [("b", 10.51)]}]
-    merged = bench.merge_results([taps, *screens])
+    merged = run.merge_results([taps, *screens])
     assert merged["screen_ms"] == [4.0, 2.0, 20.0, 10.0]
     assert sorted(merged["first_screen_ms"]) == [2.0, 10.0]
     assert "sent" not in merged  # rounds keep latencies, not the raw taps
 
 
 def test_ward_screens_watch_from_their_own_client_processes():
-    devices = {"kiosks": {bench.WARD: [f"k{i}" for i in range(200)]}, "displays": {bench.WARD: "d"}}
-    lab = SimpleNamespace(devices=devices, plan=bench.FULL, kiosk_tokens=lambda n: devices["kiosks"][bench.WARD][:n])
-    server, specs = bench.job_specs(lab)["feed"]
-    assert server == "feed" and bench.job_specs(lab)["bare_feed"][1] == specs
+    devices = {"kiosks": {bench_plan.WARD: [f"k{i}" for i in range(200)]}, "displays": {bench_plan.WARD: "d"}}
+    lab = SimpleNamespace(devices=devices, plan=bench_plan.FULL, kiosk_tokens=lambda n: devices["kiosks"][bench_plan.WARD][:n])
+    server, specs = run.job_specs(lab)["feed"]
+    assert server == "feed" and run.job_specs(lab)["bare_feed"][1] == specs
     tapping, *watching = specs
     assert len(tapping["kiosks"]) == 100 and tapping["screens"] == ["d"] and tapping["alert_probes"] == 2
     assert [len(s["screens"]) for s in watching] == [5, 5, 5, 4]

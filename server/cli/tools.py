@@ -1,0 +1,80 @@
+"""Tooling commands: `wardpulse demo`, `soak` and `bench`. The tools themselves live in server/tools/."""
+
+from __future__ import annotations
+
+import random
+import shutil
+import tempfile
+from pathlib import Path
+
+import click
+from click.core import ParameterSource
+
+from server.cli.common import emit_result
+from server.tools.bench.plan import BenchError
+from server.tools.bench.run import run_bench
+from server.tools.demo import run_demo
+from server.tools.soak import SoakError, SoakPlan, run_soak
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on; 0 picks a free one.")
+@click.option("--kiosks", "kiosk_count", default=3, show_default=True, help="How many simulated tablets tap.")
+@click.option("--every", default=30.0, show_default=True, help="Mean seconds between taps on each simulated tablet.")
+@click.pass_obj
+def demo(data_dir: Path, host: str, port: int, kiosk_count: int, every: float) -> None:
+    """Start a demo ward with simulated tablets; prints the kiosk and ward screen links and a login."""
+    run_demo(data_dir, host, port, kiosk_count, every)
+
+
+@click.command()
+@click.option("--quick", is_flag=True, help="A shorter run (under 2 minutes): less history, fewer sockets, shorter timings.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write every number to this JSON file.")
+def bench(quick: bool, json_path: Path | None) -> None:
+    """Measure this machine's ward server next to a bare Flask-SocketIO stack; servers run on a temporary data dir."""
+    try:
+        run_bench(quick, json_path)
+    except BenchError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+
+def _given_data_dir(ctx: click.Context) -> Path | None:
+    """The group's --data-dir only if typed on this command line: a soak must never land in ./var or $WARDPULSE_DATA_DIR."""
+    if ctx.parent.get_parameter_source("data_dir") is ParameterSource.COMMANDLINE:
+        return ctx.obj
+    return None
+
+
+@click.command()
+@click.option("--minutes", type=float, required=True, help="How long the kiosks tap while the server is being killed.")
+@click.option("--kiosks", "kiosk_count", default=4, show_default=True, type=click.IntRange(1, 50), help="How many simulated tablets tap.")
+@click.option("--seed", type=int, help="Seed for tap and kill timing (printed, so a run can be repeated). Default: random.")
+@click.option("--every", default=0.1, show_default=True, type=click.FloatRange(0.005), help="Mean seconds between taps on each tablet.")
+@click.option("--async-mode", type=click.Choice(["eventlet", "threading"]), default="eventlet", show_default=True, help="The server's async mode.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
+@click.pass_context
+def soak(ctx: click.Context, minutes: float, kiosk_count: int, seed: int | None, every: float, async_mode: str, as_json: bool) -> None:
+    """Kill the ward server with SIGKILL at random while tablets tap; check every tap is stored exactly once.
+
+    Runs on a fresh temporary data dir (removed if all is well), or on `wardpulse --data-dir DIR soak`
+    if DIR is new or empty. Exits 1 if anything was lost, doubled or unreadable.
+    """
+    seed = random.randrange(1_000_000) if seed is None else seed
+    data_dir = _given_data_dir(ctx) or Path(tempfile.mkdtemp(prefix="wardpulse-soak-"))
+    plan = SoakPlan(seconds=minutes * 60, kiosks=kiosk_count, seed=seed, tap_every=every, async_mode=async_mode)
+    click.echo(f"Soak: {kiosk_count} kiosks for {minutes:g} min, seed {seed}, data in {data_dir}", err=True)
+    try:
+        result = run_soak(plan, data_dir, progress=lambda line: click.echo(line, err=True))
+    except SoakError as exc:
+        raise click.ClickException(f"{exc}\n(data left in {data_dir})") from None
+    emit_result(as_json, result.as_dict(), result.report())
+    if result.ok and _given_data_dir(ctx) is None:
+        shutil.rmtree(data_dir, ignore_errors=True)
+    elif not result.ok:
+        click.echo(f"The data dir is kept for inspection: {data_dir}", err=True)
+        ctx.exit(1)
+
+
+COMMANDS = (demo, soak, bench)

@@ -1,0 +1,14 @@
+"""Every file and directory WardPulse keeps in a data dir, named once.
+
+`backup` copies them, `restore` puts them back and `serve` holds the lock, all by these names.
+"""
+
+REGISTRY_FILE = "wardpulse.json"  # wards, kiosks, wall displays, staff (TinyDB, replaced atomically)
+RATINGS_DIR = "ratings"  # ratings/<WARD>/<YYYY-MM>.jsonl: the append-only journal
+ALERTS_DIR = "alerts"  # alerts/<WARD>.json: alerts and the trend detector's checkpoint
+LOCK_FILE = "server.lock"  # held by the one writer: the running server, or a CLI command when none runs
+SECRET_FILE = "secret_key"  # signs session cookies
+SERVER_INFO = "server.json"  # the running server's pid and addresses, for the CLI
+CONTROL_TOKEN = "control.token"  # the bearer token the CLI sends to the running server's /control
+HEALTH_PROBE = ".healthz"  # written, fsync'd and removed by every health check
+SERVER_LOG = "server.log"  # what a soak's ward server said

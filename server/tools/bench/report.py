@@ -1,0 +1,353 @@
+"""The benchmark's report: statistics, ratios against the baselines, the table and the notes under it."""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from server.tools.bench.plan import MODES, PROBE_EVERY_S, SCREENS_PER_WORKER, Plan
+from server.tools.bench.servers import Lab
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """The q-th percentile (0-100), interpolating between the nearest ranks; None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    pos = (len(ordered) - 1) * q / 100
+    low = math.floor(pos)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
+
+
+def ratio(value: float | None, baseline: float | None) -> float | None:
+    """value / baseline, or None when either is missing or the baseline is zero."""
+    if value is None or not baseline:
+        return None
+    return value / baseline
+
+
+def format_number(value: float | None) -> str:
+    """A number with as many digits as a reader needs: 1,520 / 12.3 / 0.93."""
+    if value is None:
+        return "-"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    if abs(value) >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
+
+
+def cpu_model(cpuinfo: str) -> str:
+    """The CPU model named in the text of /proc/cpuinfo, or 'unknown'."""
+    for line in cpuinfo.splitlines():
+        if line.startswith("model name") and ":" in line:
+            return line.split(":", 1)[1].strip()
+    return "unknown"
+
+
+def machine() -> dict:
+    """What this ran on, and when: CPU count and model, Python version, date."""
+    cpuinfo = Path("/proc/cpuinfo")
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": cpu_model(cpuinfo.read_text() if cpuinfo.exists() else ""),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        # Other work on the machine skews every number; say how busy it was when we began.
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+@dataclass
+class Cell:
+    """One number in one async mode, with the baseline it is compared to."""
+
+    value: float | None
+    baseline: float | None = None
+    note: str = ""  # printed across the cell instead of numbers, e.g. why there is no value
+
+    @property
+    def ratio(self) -> float | None:
+        """value / baseline."""
+        return ratio(self.value, self.baseline)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A limit on a row's value, or on its ratio to the baseline."""
+
+    limit: float
+    at_most: bool = True
+    on_ratio: bool = False
+
+    def met(self, cell: Cell) -> bool | None:
+        """True or False once there is a number to judge; None when there is none."""
+        measured = cell.ratio if self.on_ratio else cell.value
+        if measured is None:
+            return None
+        return measured <= self.limit if self.at_most else measured >= self.limit
+
+    def describe(self, unit: str) -> str:
+        """The target as the table prints it."""
+        sign = "<=" if self.at_most else ">="
+        return f"ratio {sign} {self.limit:g}" if self.on_ratio else f"{sign} {self.limit:g} {unit}"
+
+
+@dataclass
+class Row:
+    """One line of the table: a measure, what its baseline is, its target and a cell per async mode."""
+
+    section: str
+    measure: str
+    unit: str
+    versus: str = ""
+    target: Target | None = None
+    cells: dict[str, Cell] = field(default_factory=dict)
+
+    def as_json(self) -> dict:
+        """The row with its ratios and verdicts worked out, for --json."""
+        cells = {
+            mode: dict(asdict(cell), ratio=cell.ratio, met=self.target.met(cell) if self.target else None)
+            for mode, cell in self.cells.items()
+        }
+        target = self.target.describe(self.unit) if self.target else None
+        return {"section": self.section, "measure": self.measure, "unit": self.unit, "versus": self.versus,
+                "target": target, "cells": cells}
+
+
+MODE_COLUMNS = ("value", "baseline", "ratio", "met")
+
+
+def _mode_texts(row: Row, mode: str) -> list[str] | str:
+    """The four texts of a row's cell in one mode, or one note to print across them."""
+    cell = row.cells.get(mode)
+    if cell is None:
+        return "not run"
+    if cell.note:
+        return cell.note
+    met = row.target.met(cell) if row.target else None
+    verdict = {True: "yes", False: "NO", None: ""}[met]
+    shown_ratio = f"{cell.ratio:.2f}x" if cell.ratio is not None else "-"
+    return [format_number(cell.value), format_number(cell.baseline), shown_ratio, verdict]
+
+
+def _widths(table: list[list[str]]) -> list[int]:
+    """Each column's width: its longest text."""
+    return [max(len(line[i]) for line in table) for i in range(len(table[0]))]
+
+
+def _mode_widths(texts: list[list[str] | str]) -> list[int]:
+    """Column widths of one mode's group; a note printed across the group widens its first column."""
+    widths = _widths([list(MODE_COLUMNS), *[t for t in texts if isinstance(t, list)]])
+    note = max([len(t) for t in texts if isinstance(t, str)], default=0)
+    widths[0] += max(0, note - _span(widths))
+    return widths
+
+
+def _span(widths: list[int]) -> int:
+    """How wide a group of columns is with its separators."""
+    return sum(widths) + 2 * (len(widths) - 1)
+
+
+def _group(texts: list[str] | str, widths: list[int]) -> str:
+    """One mode's part of a line: right-aligned numbers, or a note across them."""
+    if isinstance(texts, str):
+        return texts.ljust(_span(widths))
+    return "  ".join(text.rjust(width) for text, width in zip(texts, widths))
+
+
+def format_table(rows: list[Row], modes: tuple[str, ...] = MODES) -> str:
+    """The rows as a fixed-width text table with the async modes side by side."""
+    leads = [["#", "measure", "unit"], *[[row.section, row.measure, row.unit] for row in rows]]
+    tails = [["baseline is", "target"], *[[row.versus, row.target.describe(row.unit) if row.target else ""] for row in rows]]
+    groups = {mode: [list(MODE_COLUMNS), *[_mode_texts(row, mode) for row in rows]] for mode in modes}
+    lead_w, tail_w = _widths(leads), _widths(tails)
+    mode_w = {mode: _mode_widths(texts) for mode, texts in groups.items()}
+
+    def line(lead: list[str], texts: dict[str, list[str] | str], tail: list[str]) -> str:
+        """One line of the table."""
+        parts = [lead[0].rjust(lead_w[0]), *(text.ljust(w) for text, w in zip(lead[1:], lead_w[1:]))]
+        parts += [_group(texts[mode], mode_w[mode]) for mode in modes]
+        parts += [text.ljust(w) for text, w in zip(tail, tail_w)]
+        return " | ".join(parts).rstrip()
+
+    title = line(["", "", ""], {mode: mode for mode in modes}, ["", ""])
+    lines = [line(lead, {mode: groups[mode][i] for mode in modes}, tail) for i, (lead, tail) in enumerate(zip(leads, tails))]
+    return "\n".join([title, lines[0], "-" * len(lines[0]), *lines[1:]])
+
+
+def _ms_stats(samples: list[float]) -> tuple[float | None, float | None]:
+    """p50 and p99 of latency samples."""
+    return percentile(samples, 50), percentile(samples, 99)
+
+
+def build_rows(results: dict[str, dict], plan: Plan) -> list[Row]:
+    """Turn each mode's raw results into the table's rows."""
+    small, big = (f"{n:,} stored" for n in plan.history)
+    sockets = f"{plan.hold_sockets:,}"
+    rows = [
+        Row("1", "bare stack, 20 kiosks", "ratings/s"),
+        Row("2", "durable ingest, 20 kiosks", "ratings/s", "bare stack, 20 kiosks", Target(0.7, at_most=False, on_ratio=True)),
+        Row("2", "durable ingest, 200 kiosks", "ratings/s", "bare stack, 20 kiosks"),
+        Row("3", f"ack p50, {small}", "ms", "bare stack"),
+        Row("3", f"ack p99, {small}", "ms", "bare stack"),
+        Row("3", f"ack p50, {big}", "ms", small, Target(1.5, on_ratio=True)),
+        Row("3", f"ack p99, {big}", "ms", small),
+        Row("3", f"start-up, {small}", "s", "bare stack"),
+        Row("3", f"start-up, {big}", "s", small),
+        Row("4", "tap -> screen p50", "ms", "bare stack relaying"),
+        Row("4", "tap -> screen p99", "ms", "bare stack relaying", Target(50)),
+        Row("4", "tap -> first screen p99", "ms", "bare stack relaying"),
+        Row("4", "tap -> alert p50", "ms", "(follow-up request)"),
+        Row("4", "tap -> alert p99", "ms", "(follow-up request)"),
+        Row("5", f"server RSS, {sockets} sockets", "MB", "bare stack, same sockets", Target(300)),
+        Row("5", f"longest stall, {sockets} sockets", "ms", "bare stack, same sockets", Target(100)),
+        Row("5", f"longest loop stall, {sockets} sockets", "ms", "bare stack, same sockets"),
+        Row("5", f"longest stall, connecting {sockets}", "ms", "bare stack, same sockets"),
+        Row("5", f"time to connect {sockets} sockets", "s", "bare stack, same sockets"),
+    ]
+    for mode, r in results.items():
+        for row, cell in zip(rows, _mode_cells(r)):
+            row.cells[mode] = cell
+    return rows
+
+
+def _mode_cells(r: dict) -> list[Cell]:
+    """One mode's cells, in the order of the rows in build_rows."""
+    bare_p50, bare_p99 = _ms_stats(r["bare_ack"]["ack_ms"]["main"])
+    small_p50, small_p99 = _ms_stats(r["small_ack"]["ack_ms"]["main"])
+    big_p50, big_p99 = _ms_stats(r["big_ack"]["ack_ms"]["main"])
+    relay_p50, relay_p99 = _ms_stats(r["bare_feed"]["screen_ms"])
+    feed_p50, feed_p99 = _ms_stats(r["feed"]["screen_ms"])
+    bare_rate = r["bare_ingest"]["rate"]
+    startup = r["startup_s"]
+    return [
+        Cell(bare_rate),
+        Cell(r["ingest_20"]["rate"], bare_rate),
+        Cell(r["ingest_200"]["rate"], bare_rate),
+        Cell(small_p50, bare_p50),
+        Cell(small_p99, bare_p99),
+        Cell(big_p50, small_p50),
+        Cell(big_p99, small_p99),
+        Cell(startup["small"], startup["bare"]),
+        Cell(startup["big"], startup["small"]),
+        Cell(feed_p50, relay_p50),
+        Cell(feed_p99, relay_p99),
+        Cell(percentile(r["feed"]["first_screen_ms"], 99), percentile(r["bare_feed"]["first_screen_ms"], 99)),
+        *_alert_cells(r["feed"]),
+        *_hold_cells(r.get("hold"), r.get("bare_hold")),
+    ]
+
+
+def _alert_cells(feed: dict) -> list[Cell]:
+    """Tap -> alert p50 and p99, or why there are none."""
+    # A server without alerts never sends one: the row says so instead of a number.
+    if not feed["alert_ms"]:
+        return [Cell(None, note="n/a (alerts not built yet)")] * 2
+    return [Cell(v) for v in _ms_stats(feed["alert_ms"])]
+
+
+def _hold_cells(hold: dict | None, bare: dict | None) -> list[Cell]:
+    """Row 5's cells: the ward server holding sockets, next to the bare stack holding the same."""
+    if hold is None or bare is None:
+        return [Cell(None, note="not run (--quick)")] * 5
+    longest = lambda h, phase: max(h["probe_ms"][phase], default=None)  # noqa: E731
+    return [
+        Cell(hold["rss_peak_mb"], bare["rss_peak_mb"]),
+        Cell(longest(hold, "held"), longest(bare, "held")),
+        Cell(longest(hold, "held refused"), longest(bare, "held refused")),
+        Cell(longest(hold, "connect"), longest(bare, "connect")),
+        Cell(hold["connect_s"], bare["connect_s"]),
+    ]
+
+
+def notes(results: dict[str, dict], lab: Lab) -> list[str]:
+    """What a reader needs to trust the table: how things were measured, CPU use, errors."""
+    return [*_method_notes(lab), *_hold_notes(results), *_cpu_notes(results), *_error_notes(results)]
+
+
+def _method_notes(lab: Lab) -> list[str]:
+    """How the numbers were made: baselines, rounds, stored history, the stall probe."""
+    plan = lab.plan
+    lines = [
+        "How: 'bare stack' is a minimal Flask-SocketIO app in the same async mode whose kiosk 'rating' handler only",
+        "  acks (for tap -> screen it also relays each rating to every /staff socket), driven by the same client code.",
+        f"  Ratio = value / baseline. Rows 1-4 alternate the sides of each comparison over {plan.rounds} rounds.",
+        "  Kiosks send tapped_at = now, so back-to-back taps from one kiosk are stored marked as misuse (see the README on misuse).",
+        f"  Tap -> screen: {plan.feed_kiosks} kiosks tapping every ~{plan.tap_every_s:.0f} s in one client process with the"
+        f" screen that times alerts; the other {plan.feed_screens - 1} screens",
+        f"  in client processes of {SCREENS_PER_WORKER}, as screens are separate devices (one clock: CLOCK_MONOTONIC).",
+        "  Stored history was written straight into the journal, tapped evenly from the start of last month:",
+    ]
+    for count, months in lab.history_months.items():
+        lines.append(f"    {count:,} stored: " + ", ".join(f"{m}: {n:,}" for m, n in sorted(months.items())))
+    return lines + [
+        f"  Stall = the longest ack of one kiosk that sends a rating {PROBE_EVERY_S * 1000:.0f} ms after each ack,"
+        " seen from outside;",
+        "  it includes waiting for fsync. Loop stall = the same probe's every other rating, refused before any disk work.",
+        f"  Held sockets: 10 wards, 1 in 10 a ward screen, each kiosk tapping every ~{plan.hold_tap_every_s:.0f} s"
+        " (the bare stack acks them and relays nothing).",
+    ]
+
+
+def _hold_notes(results: dict[str, dict]) -> list[str]:
+    """The stall probe's noise floor before any socket connected, and RSS at rest."""
+    lines = []
+    for mode, r in results.items():
+        if "hold" in r:
+            quiet = {name: [max(r[name]["probe_ms"][phase], default=0) for phase in ("quiet", "quiet refused")]
+                     for name in ("hold", "bare_hold")}
+            lines.append(f"  {mode}, before any socket connected (the noise floor): longest stall / loop stall"
+                         f" {quiet['hold'][0]:.0f} / {quiet['hold'][1]:.0f} ms ward server,"
+                         f" {quiet['bare_hold'][0]:.0f} / {quiet['bare_hold'][1]:.0f} ms bare stack;"
+                         f" ward server RSS at rest {r['hold']['rss_idle_mb']:.0f} MB")
+    return lines
+
+
+def _cpu_notes(results: dict[str, dict]) -> list[str]:
+    """Who was busy: if the bare stack's server is far from 100 %, the clients limit the baseline."""
+    lines = ["Server / client CPU in the median round (100 % = one core):"]
+    for mode, r in results.items():
+        usage = ", ".join(f"{name} {r[name]['server_cpu_pct']:.0f}/{r[name]['client_cpu_pct']:.0f}"
+                          for name in ("bare_ingest", "ingest_20", "ingest_200", "bare_feed", "feed"))
+        lines.append(f"  {mode}: {usage}")
+    return lines
+
+
+def _error_notes(results: dict[str, dict]) -> list[str]:
+    """Every refused or unanswered rating, by job."""
+    # A refused or unanswered rating would make a rate look better than it is: never let it pass silently.
+    lines = []
+    for mode, r in results.items():
+        jobs = {name: job for name, job in r.items() if isinstance(job, dict) and "error_count" in job}
+        jobs.update({f"{name} flow": r[name]["flow"] for name in ("hold", "bare_hold") if name in r})
+        refused = {name: (job["error_count"], job["errors"][:3]) for name, job in jobs.items() if job["error_count"]}
+        if refused:
+            lines.append(f"  {mode}: REFUSED OR UNANSWERED RATINGS (count, first errors): {refused}")
+    return lines
+
+
+def busy_warning(load_average: list[float], cpus: int | None) -> str | None:
+    """A warning when other work was using the machine as the run began, else None."""
+    if load_average[0] <= 0.5 * (cpus or 1):
+        return None
+    return (f"WARNING: the machine was busy before the run began (load {load_average[0]:.1f} on {cpus} CPUs): the"
+            " numbers are slower and noisier than this server can do; run again when it is idle.")
+
+
+def render(info: dict, plan: Plan, rows: list[Row], lines: list[str]) -> str:
+    """The whole printed report: machine and date, the table, the notes."""
+    head = [
+        f"WardPulse benchmark ({plan.name}), {info['date']}",
+        f"machine: {info['cpus']} CPUs, {info['cpu_model']}, Python {info['python']}, {info['platform']}",
+        "load average at start: " + " ".join(f"{x:.2f}" for x in info["load_average"]),
+        *filter(None, [busy_warning(info["load_average"], info["cpus"])]),
+        "",
+    ]
+    return "\n".join([*head, format_table(rows), "", *lines])

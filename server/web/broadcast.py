@@ -1,0 +1,80 @@
+"""The one module that sends to sockets: ward rooms, wall displays without patients' words, dropping devices.
+
+Handlers and views never call `socketio.emit` themselves, so what a wall display may see is decided here only.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask_socketio import emit
+
+from server.ward.service import WardService, for_wall_display
+from server.web.extensions import socketio
+from shared.protocol import KIOSK_NAMESPACE, SNAPSHOT, STAFF_NAMESPACE, STATUS
+
+log = logging.getLogger(__name__)
+
+RETRY_ALERTS_SECONDS = 3  # how soon an alert the disk refused is tried again, with no rating needed
+
+
+def ward_room(ward: str, read_only: bool = False) -> str:
+    """Signed-in staff and corridor wall displays of a ward listen in separate rooms."""
+    return f"{'display' if read_only else 'ward'}:{ward}"
+
+
+def kiosk_room(kiosk_id: str) -> str:
+    return f"kiosk:{kiosk_id}"
+
+
+def screens_of(username: str) -> str:
+    """The Socket.IO room holding every ward screen a member of staff has open."""
+    return "staff:" + username
+
+
+def emit_to_ward(event: str, payload: dict) -> None:
+    """Send an event to every screen of its ward; wall displays get it without what patients wrote."""
+    socketio.emit(event, payload, namespace=STAFF_NAMESPACE, to=ward_room(payload["ward"]))
+    socketio.emit(event, for_wall_display(payload), namespace=STAFF_NAMESPACE, to=ward_room(payload["ward"], read_only=True))
+
+
+def send_snapshot(snapshot: dict, read_only: bool) -> None:
+    """Answer a ward screen that just connected with everything it shows; a wall display's without patients' words."""
+    emit(SNAPSHOT, for_wall_display(snapshot) if read_only else snapshot)
+
+
+def tell_screens_if_storage_changed(service: WardService, trouble_before: str | None) -> None:
+    """Show or clear the storage banner on every ward's screens (the disk is shared) when it changed."""
+    if (trouble_before is None) != (service.storage_problem is None):
+        socketio.emit(STATUS, service.status(), namespace=STAFF_NAMESPACE)
+
+
+def keep_alerts_saved(service: WardService) -> None:
+    """Background task of `serve`: retry alerts the disk refused until they are durable; clear the banner then."""
+    while True:
+        socketio.sleep(RETRY_ALERTS_SECONDS)
+        trouble_before = service.storage_problem
+        if trouble_before is None:
+            continue
+        try:
+            service.retry_unsaved()
+        except Exception:  # a bug here must not end the retries
+            log.exception("retrying unsaved alerts failed")
+        tell_screens_if_storage_changed(service, trouble_before)
+
+
+def _disconnect(namespace: str, room: str) -> int:
+    sids = [sid for sid, _ in socketio.server.manager.get_participants(namespace, room)]
+    for sid in sids:
+        socketio.server.disconnect(sid, namespace=namespace)
+    return len(sids)
+
+
+def drop_kiosk(kiosk_id: str) -> int:
+    """Disconnect every socket of a revoked kiosk at once."""
+    return _disconnect(KIOSK_NAMESPACE, kiosk_room(kiosk_id))
+
+
+def close_screens_of(username: str) -> int:
+    """Disconnect the ward screens of someone whose sessions were just ended; they cannot reconnect."""
+    return _disconnect(STAFF_NAMESPACE, screens_of(username))

@@ -1,0 +1,21 @@
+"""The Flask extensions every part of the web layer shares, and the one way to reach the ward service."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app
+from flask_babel import Babel
+from flask_socketio import SocketIO
+from flask_wtf.csrf import CSRFProtect
+
+from server.ward.service import WardService
+
+socketio = SocketIO()
+csrf = CSRFProtect()
+babel = Babel()
+
+WARD_SERVICE = "wardpulse"  # the key of the app's WardService in app.extensions
+
+
+def ward_service(app: Flask | None = None) -> WardService:
+    """The ward service of `app`, or of the app handling this request or socket event."""
+    return (app or current_app).extensions[WARD_SERVICE]
