@@ -5,11 +5,13 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from server.web.app import create_app, socketio as server_socketio
-from server.web.auth import hash_password
 from server.cli import cli
-from support import CHROMIUM, CHROMIUM_ARGS, STAFF_PASSWORD, LiveServer, unavailable
+from server.web.app import create_app
+from server.web.app import socketio as server_socketio
+from server.web.auth import hash_password
 from server.web.extensions import ward_service
+
+from support import CHROMIUM, CHROMIUM_ARGS, STAFF_PASSWORD, LiveServer, unavailable
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import socketio
 
-from server.tools.soak import WardProcess
 from server.clock import TEST_CLOCK_ENV
+from server.tools.harness import WardProcess
 from shared.protocol import KIOSK_NAMESPACE, STAFF_NAMESPACE, parse_utc
 
 STAFF_PASSWORD = "correct-horse-battery"
@@ -36,7 +36,7 @@ def unavailable(reason: str):
 
 
 class LiveServer(WardProcess):
-    """A real `wardpulse serve` subprocess (the soak's WardProcess: same port across restarts and kill -9),
+    """A real `wardpulse serve` subprocess (the tools' WardProcess: same port across restarts and kill -9),
     with the admin commands tests need."""
 
     def __init__(self, data_dir: Path, async_mode: str = "eventlet"):
@@ -82,8 +82,7 @@ class LiveServer(WardProcess):
         return username, STAFF_PASSWORD
 
     def export(self, ward: str = "7B") -> list[dict]:
-        out = self.cli("export", "--ward", ward, "--format", "jsonl").stdout
-        return [json.loads(line) for line in out.splitlines() if line]
+        return super().export(ward)
 
 
 def ack_body(ack: dict) -> dict:

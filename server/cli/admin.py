@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from server.cli.common import admin, emit_result, public_url, read_password
-from server.store.storage import ROLES
+from server.store.registry import ROLES
 from server.web.app import page_routes
 from server.web.auth import hash_password
 from server.web.links import link

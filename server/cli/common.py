@@ -20,8 +20,9 @@ from pathlib import Path
 import click
 
 from server.store.admin import run_command
+from server.store.atomic import DataDirLock, StorageUnavailable
 from server.store.files import CONTROL_TOKEN, SERVER_INFO
-from server.store.storage import AdminError, DataDirLock, Registry, StorageUnavailable
+from server.store.registry import AdminError, Registry
 
 
 def emit_result(as_json: bool, result: dict, human: str) -> None:

@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 import click
 
 from server.cli.spreadsheet import inert_row
-from server.store.storage import Registry, read_ratings, read_ward_month
+from server.store.journal import read_ratings, read_ward_month
+from server.store.registry import Registry
 from server.ward.picture import WARD_TIMEZONE
 
 EXPORT_FIELDS = ("id", "ward", "score", "tapped_at", "received_at", "comment", "lang", "follow_up", "kiosk_id", "channel", "misuse")

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import click
 
+from server.store.atomic import DataDirLock, write_atomically
 from server.store.files import CONTROL_TOKEN, SERVER_INFO
-from server.store.storage import DataDirLock, write_atomically
 from server.web.app import create_app
 from server.web.broadcast import keep_alerts_saved
 from server.web.extensions import socketio, ward_service

@@ -14,6 +14,7 @@ from server.cli.common import emit_result
 from server.tools.bench.plan import BenchError
 from server.tools.bench.run import run_bench
 from server.tools.demo import run_demo
+from server.tools.harness import ServerFailed
 from server.tools.soak import SoakError, SoakPlan, run_soak
 
 
@@ -25,7 +26,10 @@ from server.tools.soak import SoakError, SoakPlan, run_soak
 @click.pass_obj
 def demo(data_dir: Path, host: str, port: int, kiosk_count: int, every: float) -> None:
     """Start a demo ward with simulated tablets; prints the kiosk and ward screen links and a login."""
-    run_demo(data_dir, host, port, kiosk_count, every)
+    try:
+        run_demo(data_dir, host, port, kiosk_count, every)
+    except ServerFailed as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @click.command()
@@ -35,7 +39,7 @@ def bench(quick: bool, json_path: Path | None) -> None:
     """Measure this machine's ward server next to a bare Flask-SocketIO stack; servers run on a temporary data dir."""
     try:
         run_bench(quick, json_path)
-    except BenchError as exc:
+    except (BenchError, ServerFailed) as exc:
         raise click.ClickException(str(exc)) from None
 
 
@@ -67,7 +71,7 @@ def soak(ctx: click.Context, minutes: float, kiosk_count: int, seed: int | None,
     click.echo(f"Soak: {kiosk_count} kiosks for {minutes:g} min, seed {seed}, data in {data_dir}", err=True)
     try:
         result = run_soak(plan, data_dir, progress=lambda line: click.echo(line, err=True))
-    except SoakError as exc:
+    except (SoakError, ServerFailed) as exc:
         raise click.ClickException(f"{exc}\n(data left in {data_dir})") from None
     emit_result(as_json, result.as_dict(), result.report())
     if result.ok and _given_data_dir(ctx) is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from server.store.storage import AdminError, Registry
+from server.store.registry import AdminError, Registry
 
 COMMANDS = ("add_ward", "add_kiosk", "revoke_kiosk", "add_display", "add_staff", "set_password", "end_sessions")
 

@@ -19,17 +19,18 @@ from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
-
 from pathlib import Path
 from typing import Iterator
 
 from server.clock import now_utc
-from server.store.storage import ALERTS_DIR, LOCK_FILE, REGISTRY_FILE, SECRET_FILE, DataDirLock, fsync_dir, journal_files
+from server.store.atomic import DataDirLock, fsync_dir
+from server.store.files import ALERTS_DIR, CONTROL_TOKEN, LOCK_FILE, REGISTRY_FILE, SECRET_FILE, SERVER_INFO
+from server.store.journal import journal_files
 from shared.protocol import iso_utc
 
 MANIFEST = "backup.json"
 # A running server's own files: its lock, its address and its control token. Never copied.
-PROCESS_FILES = {LOCK_FILE, "server.json", "control.token"}
+PROCESS_FILES = {LOCK_FILE, SERVER_INFO, CONTROL_TOKEN}
 CHUNK = 1 << 20
 
 

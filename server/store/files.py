@@ -11,4 +11,4 @@ SECRET_FILE = "secret_key"  # signs session cookies
 SERVER_INFO = "server.json"  # the running server's pid and addresses, for the CLI
 CONTROL_TOKEN = "control.token"  # the bearer token the CLI sends to the running server's /control
 HEALTH_PROBE = ".healthz"  # written, fsync'd and removed by every health check
-SERVER_LOG = "server.log"  # what a soak's ward server said
+SERVER_LOG = "soak-server.log"  # what the ward server said during a soak

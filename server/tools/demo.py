@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import json
 import random
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import click
 
 from kiosk.client import KioskClient
+from server.store.atomic import DataDirLock
+from server.store.registry import Registry
+from server.tools.harness import WardProcess
 from server.web.auth import hash_password
-from server.store.storage import DataDirLock, Registry
 
 WARD = "DEMO"
 STAFF_USER, STAFF_PASSWORD = "sister", "demo-sister"
@@ -52,34 +51,17 @@ def prepare(data_dir: Path, kiosk_count: int) -> dict:
     return state
 
 
-def wait_for_health(url: str, server: subprocess.Popen, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise click.ClickException("the ward server stopped during start-up (see its messages above)")
-        try:
-            with urllib.request.urlopen(url + "/healthz", timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise click.ClickException("the ward server did not answer /healthz in time")
-
-
 def run_demo(data_dir: Path, host: str, port: int, kiosk_count: int, every: float) -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
     state = prepare(data_dir, kiosk_count)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "server", "--data-dir", str(data_dir), "serve", "--host", host, "--port", str(port)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    line = server.stdout.readline()
-    url = line.split("listening on ")[1].split()[0] if "listening on " in line else f"http://{host}:{port}"
+    server = WardProcess(data_dir, host=host, port=port)
+    server.log_path = None  # the server's own messages go to the terminal
     kiosks: list[KioskClient] = []
     try:
-        wait_for_health(url, server)
+        server.start(timeout=30)
+        url = server.url
         click.echo(
-            f"\nWardPulse demo is running ({line.strip()}).\n\n"
+            f"\nWardPulse demo is running on {url} (data in {data_dir}).\n\n"
             f"  Kiosk (tablet) page:  {url}/kiosk/#enroll={state['tablet']}\n"
             f"  Ward screen:          {url}/ward/{WARD}  (sign in as {STAFF_USER} / {STAFF_PASSWORD})\n"
             f"  Wall display link:    {url}/ward/{WARD}?display={state['display']}\n\n"
@@ -87,7 +69,7 @@ def run_demo(data_dir: Path, host: str, port: int, kiosk_count: int, every: floa
         )
         kiosks = [KioskClient(url, token, data_dir / f"sim-outbox-{i}.sqlite").start() for i, token in enumerate(state["simulated"])]
         rng = random.Random()
-        while server.poll() is None:
+        while server.proc.poll() is None:
             time.sleep(rng.expovariate(len(kiosks) / every) if kiosks else 1)
             if kiosks:
                 score = rng.choices(list(MIX), weights=list(MIX.values()))[0]
@@ -97,5 +79,4 @@ def run_demo(data_dir: Path, host: str, port: int, kiosk_count: int, every: floa
     finally:
         for k in kiosks:
             k.stop()
-        server.terminate()
-        server.wait(timeout=10)
+        server.stop(timeout=10)

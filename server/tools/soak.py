@@ -7,13 +7,8 @@ has drained, every follow-up request has its alert, and every file on disk reads
 
 from __future__ import annotations
 
-import http.client
 import json
 import random
-import select
-import signal
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -22,12 +17,15 @@ from pathlib import Path
 from typing import Callable
 
 from kiosk.client import KioskClient
+from server.store.alert_store import AlertStore
 from server.store.backup import server_stopped
-from server.store.storage import ALERTS_DIR, REGISTRY_FILE, AlertStore, Registry, journal_files
+from server.store.files import ALERTS_DIR, REGISTRY_FILE
+from server.store.journal import journal_files
+from server.store.registry import Registry
+from server.tools.harness import WardProcess
 
 WARD = "SOAK"
 KIOSK_DIR = "soak-kiosks"  # outboxes live beside the data they feed, as the demo's do
-SERVER_LOG = "soak-server.log"
 # Mostly good, a little poor, as on a real ward; a few ask for someone to come (follow-up alerts).
 MIX = {"very_good": 60, "good": 22, "neither": 5, "poor": 5, "very_poor": 4, "dont_know": 4}
 COMMENTS = ["Kind staff", "Food was cold", "Noisy at night", "  spaces around  ", "Ça va, merci 👍", None, None, None]
@@ -102,99 +100,6 @@ class SoakResult:
 
     def as_dict(self) -> dict:
         return dict(asdict(self), ok=self.ok)
-
-
-class WardProcess:
-    """`wardpulse serve` as a child process that keeps its port across kill -9 and restart."""
-
-    def __init__(self, data_dir: Path, async_mode: str = "eventlet", log_path: Path | None = None):
-        self.data_dir = data_dir
-        self.async_mode = async_mode
-        self.log_path = log_path or data_dir / SERVER_LOG
-        self.port = 0
-        self.proc: subprocess.Popen | None = None
-        self.env: dict[str, str] | None = None  # the process's environment, if not this one's
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def spawn(self) -> None:
-        """Start the process (on the same port as before, if any) without waiting for it."""
-        command = [sys.executable, "-m", "server", "--data-dir", str(self.data_dir), "serve",
-                   "--port", str(self.port), "--async-mode", self.async_mode]
-        with open(self.log_path, "a") as log:
-            self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True, env=self.env)
-
-    def start(self, timeout: float = 30.0) -> float:
-        """Start and wait until /healthz answers; return the seconds that took."""
-        began = time.monotonic()
-        self.spawn()
-        line = self._first_line(timeout)
-        if "listening on http://" not in line:
-            self._fail(f"did not start (it said {line.strip()!r})")
-        self.port = int(line.split("listening on http://")[1].split()[0].rsplit(":", 1)[1])
-        self._wait_healthy(began + timeout)
-        return time.monotonic() - began
-
-    def _first_line(self, timeout: float) -> str:
-        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
-        return self.proc.stdout.readline() if ready else ""
-
-    def _wait_healthy(self, deadline: float) -> None:
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                self._fail(f"died during start-up (exit {self.proc.returncode})")
-            if self.healthy():
-                return
-            time.sleep(0.05)
-        self._fail("never answered /healthz")
-
-    def healthy(self) -> bool:
-        """Does /healthz answer 200 within a second?"""
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=1)
-        try:
-            connection.request("GET", "/healthz")
-            return connection.getresponse().status == 200
-        except OSError:
-            return False
-        finally:
-            connection.close()  # urllib leaks the socket when the answer times out
-
-    def _fail(self, what: str):
-        self.kill()
-        tail = self.log_path.read_text(errors="replace")[-3000:] if self.log_path.exists() else ""
-        raise SoakError(f"the ward server {what}; the end of {self.log_path}:\n{tail}")
-
-    def kill(self) -> None:
-        """SIGKILL: no clean-up at all, like a power cut of the process."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-        self._reap()
-
-    def stop(self) -> int:
-        """Ctrl-C, as an operator stops it; return its exit code (SIGKILL's if it would not stop)."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                pass
-        self.kill()
-        return self.proc.returncode if self.proc else 0
-
-    def _reap(self) -> None:
-        if self.proc:
-            self.proc.wait()
-            self.proc.stdout.close()
-
-    def export(self, ward: str = WARD) -> list[dict]:
-        """Every stored rating of a ward, through `wardpulse export` as an admin would take it."""
-        command = [sys.executable, "-m", "server", "--data-dir", str(self.data_dir), "export", "--ward", ward, "--format", "jsonl"]
-        done = subprocess.run(command, capture_output=True, text=True, timeout=120)
-        if done.returncode != 0:
-            raise SoakError(f"wardpulse export failed: {done.stderr.strip()}")
-        return [json.loads(line) for line in done.stdout.splitlines() if line]
 
 
 class Tapper(threading.Thread):
@@ -341,7 +246,7 @@ def verify(result: SoakResult, server: WardProcess, made: list[dict]) -> None:
     if server.stop() != 0:
         result.problems.append(f"the server did not stop on Ctrl-C; see {server.log_path}")
     result.problems += unreadable_files(server.data_dir) + server_tracebacks(server.log_path)
-    tally(result, made, server.export())
+    tally(result, made, server.export(WARD))
     check_follow_ups(result, server.data_dir, made)
 
 

@@ -14,11 +14,14 @@ from typing import Callable
 from zoneinfo import ZoneInfo
 
 from server.clock import now_utc
+from server.store.alert_store import AlertStore
+from server.store.atomic import StorageUnavailable, storage_writable
+from server.store.journal import Conflict, RatingJournal, fingerprint
+from server.store.registry import Registry
 from server.ward import alerts as lifecycle
 from server.ward.limits import Limiter, MisuseGuard
 from server.ward.picture import WARD_TIMEZONE, WardPicture, counted
 from server.ward.redact import redact_rating
-from server.store.storage import AlertStore, Conflict, RatingJournal, Registry, StorageUnavailable, fingerprint, storage_writable
 from server.ward.trends import DEFAULT_P0, Baseline, TrendDetector, baseline_for, threshold_for
 from shared.protocol import CLOCK_FLAG_MS, CLOCK_UNKNOWN_MARK, MAX_OFFSET_MS, ProtocolError, iso_utc, parse_utc, validate_rating
 

@@ -11,7 +11,7 @@ from flask_babel import get_locale
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import Map
 
-from server.store.storage import load_secret
+from server.store.atomic import load_secret
 from server.ward.picture import WARD_TIMEZONE
 from server.ward.service import WardService
 from server.web import auth, events, followup, headers, manage, routes

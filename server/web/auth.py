@@ -17,9 +17,9 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from server.clock import now_utc
+from server.ward.limits import SignInGuard, SignInRefusal
 from server.web.broadcast import close_screens_of
 from server.web.extensions import ward_service
-from server.ward.limits import SignInGuard, SignInRefusal
 from shared.protocol import ProtocolError
 
 ROLE_RANK = {"staff": 1, "sister": 2, "admin": 3}

@@ -3,13 +3,14 @@ kiosk enrollment by QR, and the bedside poster that lets patients use their own 
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import FloatField, PasswordField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from server.store.registry import ROLES, AdminError
 from server.ward.alerts import DEFAULT_URGENT_PHRASES
 from server.web.auth import end_sessions, hash_password, requires, viewer_of
 from server.web.broadcast import drop_kiosk
@@ -17,7 +18,6 @@ from server.web.extensions import ward_service
 from server.web.links import public_link
 from server.web.qr import qr_svg
 from server.web.routes import answers_for_page, kiosk_config
-from server.store.storage import ROLES, AdminError
 from shared.fft import QUESTION
 from shared.protocol import ERRORS
 

@@ -18,12 +18,13 @@ from flask import (
 from flask_babel import gettext as _
 
 import kiosk
-from server.ward import spc
 from server.store.admin import run_command
+from server.store.atomic import StorageUnavailable
+from server.store.registry import AdminError, NotFound
+from server.ward import spc
 from server.web.auth import ward_for_viewer
 from server.web.broadcast import close_screens_of, drop_kiosk
 from server.web.extensions import ward_service
-from server.store.storage import AdminError, NotFound, StorageUnavailable
 from shared import protocol
 from shared.fft import ANSWERS
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from browser_helpers import PHONE, enroll, require, sign_in, wait_online, with_short_timers
 from server.ward.redact import EMAIL, NHS_NUMBER, PHONE_NUMBER
+
+from browser_helpers import PHONE, enroll, require, sign_in, wait_online, with_short_timers
 
 pytestmark = pytest.mark.browser
 expect = require("playwright.sync_api", "browser tests").expect

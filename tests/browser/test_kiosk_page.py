@@ -25,7 +25,6 @@ from browser_helpers import (
     wait_online,
     with_short_timers,
 )
-
 from support import kiosk_socket, staff_cookie
 
 pytestmark = pytest.mark.browser

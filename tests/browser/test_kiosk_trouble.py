@@ -16,9 +16,10 @@ import pytest
 import requests
 import socketio
 
-from browser_helpers import OUTBOX_KEY, PHONE, answer, enroll, outbox, require, wait_for, wait_online, with_short_timers
 from shared.protocol import KIOSK_NAMESPACE, RATING, parse_utc
-from support import Screen, kiosk_socket, staff_cookie, wait_until
+
+from browser_helpers import OUTBOX_KEY, PHONE, answer, enroll, outbox, require, wait_for, wait_online, with_short_timers
+from support import Screen, staff_cookie, wait_until
 
 pytestmark = pytest.mark.browser
 expect = require("playwright.sync_api", "browser tests").expect

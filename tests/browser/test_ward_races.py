@@ -10,9 +10,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import socketio
 
-from browser_helpers import require, wait_online
 from kiosk.client import make_rating
 from shared.protocol import ACKNOWLEDGE_ALERT, KIOSK_NAMESPACE, RATING, RESOLVE_ALERT, STAFF_NAMESPACE
+
+from browser_helpers import require, wait_online
 from support import Screen, at_once, kiosk_socket, staff_cookie
 
 pytestmark = pytest.mark.browser

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 from kiosk.client import make_rating
 from shared.protocol import ACKNOWLEDGE_ALERT, KIOSK_NAMESPACE, RATING, STAFF_NAMESPACE
+
 from support import Screen, kiosk_socket, staff_cookie, wait_until
 
 

@@ -18,6 +18,7 @@ import socketio
 
 from kiosk.client import make_rating
 from shared.protocol import ACKNOWLEDGE_ALERT, KIOSK_NAMESPACE, RATING, RESOLVE_ALERT, STAFF_NAMESPACE
+
 from support import Screen, at_once, kiosk_socket, staff_cookie, wait_until
 
 TRIALS = 12

@@ -12,6 +12,7 @@ import pytest
 from kiosk.client import KioskClient, make_rating
 from server.tools.soak import SoakPlan, run_soak, unreadable_files
 from shared.protocol import KIOSK_NAMESPACE, RATING
+
 from support import ack_body, kiosk_socket
 
 # python-engineio's client leaves its socket to the GC when the server goes away: its read loop exits without

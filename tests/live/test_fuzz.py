@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from shared.fft import SCORES
 from shared.protocol import ERRORS, KIOSK_NAMESPACE, MAX_OFFSET_MS, MAX_PAYLOAD_BYTES, RATING
+
 from support import STAFF_PASSWORD, LiveServer, ack_body, kiosk_socket
 
 FUZZ = settings(max_examples=250, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])

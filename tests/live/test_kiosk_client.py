@@ -12,6 +12,7 @@ import requests
 
 from kiosk.client import KioskClient
 from shared.protocol import KIOSK_NAMESPACE, RATING, parse_utc
+
 from support import Screen, ack_body, kiosk_socket, staff_cookie, wait_until
 
 WITHIN = timedelta(seconds=3)

@@ -9,6 +9,7 @@ import socketio
 
 from kiosk.client import make_rating
 from shared.protocol import ACKNOWLEDGE_ALERT, KIOSK_NAMESPACE, RATING, RESOLVE_ALERT, STAFF_NAMESPACE
+
 from support import Screen, kiosk_socket, staff_cookie, wait_until
 
 IN_CONTROL = ["poor"] + ["good"] * 11  # 1 in 12 negative: about the 8 % baseline

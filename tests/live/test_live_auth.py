@@ -10,6 +10,7 @@ import requests
 import socketio
 
 from shared.protocol import KIOSK_NAMESPACE, STAFF_NAMESPACE
+
 from support import LiveServer, device_at, staff_cookie, try_sign_in, wait_until
 
 WRONG = "not-the-password"

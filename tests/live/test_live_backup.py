@@ -8,8 +8,9 @@ import pytest
 
 from kiosk.client import KioskClient
 from server.store.backup import inspect
+from server.store.journal import read_ratings
 from server.tools.soak import SoakPlan, Tapper
-from server.store.storage import read_ratings
+
 from support import LiveServer, Screen
 
 

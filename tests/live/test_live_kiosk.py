@@ -9,6 +9,7 @@ import socketio
 
 from kiosk.client import KioskClient, make_rating
 from shared.protocol import KIOSK_NAMESPACE, RATING
+
 from support import Screen, ack_body, kiosk_socket, wait_until
 
 

@@ -11,6 +11,7 @@ import socketio
 from kiosk.client import make_rating
 from server.ward.redact import EMAIL, NHS_NUMBER, PHONE_NUMBER, POSTCODE
 from shared.protocol import KIOSK_NAMESPACE, RATING
+
 from support import Screen, ack_body, kiosk_socket, staff_cookie, wait_until
 
 TYPED = "I am scared. NHS no 943 476 5919, ring my son on 07700 900123 or jo.smith@example.com, we live at SW1A 1AA"

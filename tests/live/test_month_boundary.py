@@ -9,6 +9,7 @@ import time
 
 from kiosk.client import make_rating
 from shared.protocol import KIOSK_NAMESPACE, RATING, parse_utc
+
 from support import Screen, kiosk_socket
 
 

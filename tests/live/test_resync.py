@@ -17,7 +17,9 @@ import socketio
 from kiosk.client import KioskClient, make_rating
 from server.ward.alerts import ACTIVE
 from shared.protocol import ACKNOWLEDGE_ALERT, KIOSK_NAMESPACE, RATING, RESOLVE_ALERT, STAFF_NAMESPACE
+
 from support import kiosk_socket, staff_cookie, wait_until
+
 
 class WardScreen:
     """The open alerts a ward screen shows, kept as ward.js keeps them, over its own reconnecting socket."""

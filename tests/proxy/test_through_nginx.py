@@ -14,6 +14,7 @@ import requests
 import socketio
 
 from shared.protocol import KIOSK_NAMESPACE, RATING, iso_utc
+
 from support import Screen, ack_body, device_at, kiosk_socket, try_sign_in, wait_until
 
 pytestmark = pytest.mark.proxy

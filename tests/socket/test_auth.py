@@ -10,9 +10,10 @@ import pytest
 from kiosk.client import make_rating
 from server.web.app import create_app
 from server.web.auth import same_site_path
-from shared.protocol import STAFF_NAMESPACE
-from support import STAFF_PASSWORD
 from server.web.extensions import ward_service
+from shared.protocol import STAFF_NAMESPACE
+
+from support import STAFF_PASSWORD
 
 WRONG = "not-the-password"
 

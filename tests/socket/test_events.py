@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from kiosk.client import make_rating
-from shared.protocol import CLOCK, KIOSK_NAMESPACE, KIOSK_STATUS, RATING, STAFF_NAMESPACE, parse_utc
-from support import STAFF_PASSWORD, ack_body
 from server.web.extensions import ward_service
+from shared.protocol import CLOCK, KIOSK_NAMESPACE, KIOSK_STATUS, RATING, STAFF_NAMESPACE, parse_utc
+
+from support import STAFF_PASSWORD, ack_body
 
 
 @pytest.fixture
@@ -143,7 +144,7 @@ def test_a_full_disk_is_refused_retryably_shown_on_screens_and_recovers(app, reg
     def disk_full(*args):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr("server.store.storage.os.fsync", disk_full)
+    monkeypatch.setattr("server.store.journal.os.fsync", disk_full)
     rating = make_rating("good")
     ack = tablet.emit(RATING, rating, namespace=KIOSK_NAMESPACE, callback=True)
     assert ack["ok"] is False and ack["error"] == "storage_unavailable"  # the tablet keeps it and retries

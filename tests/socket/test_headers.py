@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from server.web.extensions import ward_service
 
 EVERY_KIND = [
@@ -49,6 +50,7 @@ def test_plain_http_is_not_redirected_and_cookie_flags_stay_the_apps(client, app
 def test_a_form_posted_over_https_without_a_referer_is_accepted(tmp_path):
     """Browsers send no Referer under no-referrer, so Flask-WTF's HTTPS Referer check must be off."""
     from server.web.app import create_app
+
     from support import csrf_token_in
 
     app = create_app({"DATA_DIR": str(tmp_path / "data"), "TESTING": True})

@@ -8,8 +8,9 @@ import pytest
 
 from kiosk.client import make_rating
 from server.ward.trends import threshold_for
-from support import STAFF_PASSWORD
 from server.web.extensions import ward_service
+
+from support import STAFF_PASSWORD
 
 VISITORS = ("anonymous", "display", "staff", "sister", "admin", "other_ward_staff")
 SIGN_IN = "sign-in"  # redirected to /login?next=...
@@ -127,7 +128,7 @@ def test_enrollment_code_is_single_use(app, registry, ward):
 def test_enrollment_code_expires_after_10_minutes(app, registry, ward, monkeypatch):
     code = registry.add_enrollment(ward["kiosk"]["id"])["code"]
     later = datetime.now(timezone.utc) + timedelta(minutes=11)
-    monkeypatch.setattr("server.store.storage.now_utc", lambda: later)
+    monkeypatch.setattr("server.store.registry.now_utc", lambda: later)
     response = app.test_client().get(f"/kiosk/enroll/{code}")
     assert response.status_code == 410 and b"expired" in response.data
 

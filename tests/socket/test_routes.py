@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from support import STAFF_PASSWORD
 from server.web.extensions import ward_service
+
+from support import STAFF_PASSWORD
 
 
 @pytest.fixture

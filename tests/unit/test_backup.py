@@ -12,9 +12,12 @@ from pathlib import Path
 import pytest
 
 from server.store import backup as backups
-from server.ward.alerts import new_alert
+from server.store.alert_store import AlertStore
+from server.store.atomic import DataDirLock, load_secret
 from server.store.backup import MANIFEST, BackupError, backup, inspect, restore, verify_backup
-from server.store.storage import AlertStore, DataDirLock, RatingJournal, Registry, journal_files, load_secret, read_ratings
+from server.store.journal import RatingJournal, journal_files, read_ratings
+from server.store.registry import Registry
+from server.ward.alerts import new_alert
 from shared.protocol import iso_utc
 
 

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from server.store.storage import RatingJournal, fingerprint
+from server.store.journal import RatingJournal, fingerprint
 from server.tools.bench import load as bench_load
 from server.tools.bench import plan as bench_plan
 from server.tools.bench import report, run, servers

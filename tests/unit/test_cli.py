@@ -9,7 +9,8 @@ import json
 import pytest
 
 from server.entry import requested_async_mode
-from server.store.storage import DataDirLock, RatingJournal
+from server.store.atomic import DataDirLock
+from server.store.journal import RatingJournal
 
 
 def test_kiosk_add_json_prints_one_object_with_the_contract_keys(cli_data_dir):
@@ -107,7 +108,7 @@ def test_entry_point_only_monkey_patches_for_serve(argv, mode):
 
 
 def test_staff_passwd_and_sign_out_move_the_session_generation_on(cli_data_dir):
-    from server.store.storage import Registry
+    from server.store.registry import Registry
 
     cli_data_dir("ward", "add", "7B", "--name", "Ward 7B")
     cli_data_dir("staff", "add", "sister", "--ward", "7B", "--role", "sister", input="long-enough-pw\n")

@@ -10,19 +10,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from server.store.storage import (
-    AdminError,
-    AlreadyExists,
-    AtomicJSONStorage,
-    NotFound,
-    RatingJournal,
-    Registry,
-    StorageUnavailable,
-    read_ratings,
-    read_ward_month,
-    repair_journal,
-    ward_month,
-)
+from server.store.atomic import AtomicJSONStorage, StorageUnavailable
+from server.store.journal import RatingJournal, read_ratings, read_ward_month, repair_journal, ward_month
+from server.store.registry import AdminError, AlreadyExists, NotFound, Registry
 from shared.protocol import ProtocolError
 
 NOW = datetime(2026, 11, 26, 10, tzinfo=timezone.utc)
@@ -159,7 +149,7 @@ def test_a_failed_write_is_reported_and_leaves_no_torn_line(journal, tmp_path, m
     def disk_full(fd):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("server.store.storage.os.fsync", disk_full)
+    monkeypatch.setattr("server.store.journal.os.fsync", disk_full)
     with pytest.raises(StorageUnavailable):
         journal.add(*record(2))
     monkeypatch.undo()

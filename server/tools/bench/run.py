@@ -23,7 +23,7 @@ from server.tools.bench.plan import (
     BenchError,
 )
 from server.tools.bench.report import build_rows, machine, notes, percentile, render
-from server.tools.bench.servers import Lab, ServerProcess, Worker, progress
+from server.tools.bench.servers import Lab, MeasuredServer, Worker, progress
 
 
 def screen_latencies(results: list[dict]) -> tuple[list[float], list[float]]:
@@ -75,7 +75,7 @@ class Job:
     """Client workers on one server, measured a round at a time."""
 
     name: str
-    server: ServerProcess
+    server: MeasuredServer
     workers: list[Worker]
     rounds: list[dict] = field(default_factory=list)
 
@@ -133,7 +133,7 @@ def job_specs(lab: Lab) -> dict[str, tuple[str, list[dict]]]:
     }
 
 
-def start_servers(lab: Lab, mode: str, stack: ExitStack) -> dict[str, ServerProcess]:
+def start_servers(lab: Lab, mode: str, stack: ExitStack) -> dict[str, MeasuredServer]:
     """The session's servers, started one after another so each start-up is timed on a quiet machine."""
     small, big = lab.plan.history
     made = {
@@ -178,7 +178,7 @@ def hold_specs(lab: Lab, sockets: int) -> list[dict]:
     return [dict(spec, kiosks=k, screens=s) for k, s in zip(chunks(kiosks, parts), chunks(displays, parts))]
 
 
-def watch_rss(server: ServerProcess, seconds: float) -> list[float]:
+def watch_rss(server: MeasuredServer, seconds: float) -> list[float]:
     """The server's RSS in MB, every half second for `seconds`."""
     rss = [server.rss_mb()]
     for _ in range(int(seconds / 0.5)):
@@ -187,7 +187,7 @@ def watch_rss(server: ServerProcess, seconds: float) -> list[float]:
     return rss
 
 
-def hold(lab: Lab, server: ServerProcess) -> dict:
+def hold(lab: Lab, server: MeasuredServer) -> dict:
     """Row 5 on one server: RSS and the longest stall (max ack of a steady probe) while many sockets sit connected."""
     plan = lab.plan
     probe_spec = {"kiosks": lab.kiosk_tokens(200)[-1:], "every": PROBE_EVERY_S, "steady": True, "ping": True,

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import json
 import random
-import re
-import select
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -15,7 +12,8 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from server.store.storage import RatingJournal, Registry, fingerprint
+from server.store.journal import RatingJournal, fingerprint
+from server.store.registry import Registry
 from server.tools.bench.load import random_score
 from server.tools.bench.plan import (
     KIOSKS_PER_OTHER_WARD,
@@ -24,63 +22,32 @@ from server.tools.bench.plan import (
     BenchError,
     Plan,
 )
+from server.tools.harness import ServerProcess, log_tail, read_line
 from shared.protocol import RatingIn, iso_utc
 
 
-def _read_line(proc: subprocess.Popen, timeout: float) -> str:
-    """The next stdout line of a child, or '' if it ends or says nothing for `timeout` seconds."""
-    ready, _, _ = select.select([proc.stdout], [], [], timeout)
-    return proc.stdout.readline() if ready else ""
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    """Ask a child to stop as Ctrl-C would, and kill it if it does not."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def _tail(path: Path, chars: int = 2000) -> str:
-    """The end of a log, to show why a child failed."""
-    return path.read_text(errors="replace")[-chars:] if path.exists() else ""
-
-
-class ServerProcess:
-    """A server subprocess that says 'listening on http://HOST:PORT' on its first stdout line."""
+class MeasuredServer(ServerProcess):
+    """A server child whose start-up time, memory and CPU the benchmark reads (with psutil)."""
 
     def __init__(self, argv: list[str], log_path: Path):
-        self.argv = argv
-        self.log_path = log_path
-        self.url = ""
+        super().__init__(argv, log_path)
         self.startup_s = 0.0
-        self.proc: subprocess.Popen | None = None
         self.ps = None
 
-    def __enter__(self) -> "ServerProcess":
+    def __enter__(self) -> MeasuredServer:
         """Start the server and wait for its listening line; the wait is its start-up time."""
-        import psutil  # only the parent measures memory and CPU
+        import psutil  # optional (the tools extra); run_bench checks for it first
 
         started = time.perf_counter()
-        with open(self.log_path, "a") as log:
-            self.proc = subprocess.Popen(self.argv, stdout=subprocess.PIPE, stderr=log, text=True)
-        line = _read_line(self.proc, timeout=300)
+        self.spawn()
+        self.wait_listening(timeout=300)
         self.startup_s = time.perf_counter() - started
-        found = re.search(r"listening on (http://\S+)", line)
-        if not found:
-            self.__exit__()
-            raise BenchError(f"{' '.join(self.argv[1:])} did not start; its log:\n{_tail(self.log_path)}")
-        self.url = found.group(1)
         self.ps = psutil.Process(self.proc.pid)
         return self
 
     def __exit__(self, *exc) -> None:
         """Stop the server as Ctrl-C would."""
-        _stop(self.proc)
-        self.proc.stdout.close()
+        self.stop(timeout=10)
 
     def rss_mb(self) -> float:
         """Resident memory now, in MB."""
@@ -111,9 +78,9 @@ class Worker:
 
     def read(self, timeout: float = 300) -> dict:
         """The worker's next JSON line; BenchError with its log if it has none."""
-        line = _read_line(self.proc, timeout)
+        line = read_line(self.proc, timeout)
         if not line:
-            raise BenchError(f"a client worker stopped answering; its log:\n{_tail(self.log_path)}")
+            raise BenchError(f"a client worker stopped answering; its log:\n{log_tail(self.log_path)}")
         return json.loads(line)
 
     def cpu_s(self) -> float:
@@ -208,22 +175,22 @@ class Lab:
         """Where a child process writes its stderr."""
         return self.logs / f"{name}.log"
 
-    def server(self, mode: str, template: Path) -> ServerProcess:
+    def server(self, mode: str, template: Path) -> MeasuredServer:
         """`wardpulse serve` on a fresh copy of a data dir, on a free port."""
         data_dir = self.copy(template, f"{template.name}-{mode}")
         argv = [sys.executable, "-m", "server", "--data-dir", str(data_dir), "serve", "--port", "0", "--async-mode", mode]
-        return ServerProcess(argv, self.log(f"server-{data_dir.name}"))
+        return MeasuredServer(argv, self.log(f"server-{data_dir.name}"))
 
-    def bare(self, mode: str, broadcast: bool = False) -> ServerProcess:
+    def bare(self, mode: str, broadcast: bool = False) -> MeasuredServer:
         """The bare Flask-SocketIO stack in the same async mode."""
         argv = [sys.executable, "-m", "server.tools.bench.bare", "--async-mode", mode] + (["--broadcast"] if broadcast else [])
-        return ServerProcess(argv, self.log(f"bare-{mode}"))
+        return MeasuredServer(argv, self.log(f"bare-{mode}"))
 
     def kiosk_tokens(self, count: int) -> list[str]:
         """Device tokens of the first `count` kiosks on the main ward."""
         return self.devices["kiosks"][WARD][:count]
 
-    def workers(self, server: ServerProcess, specs: list[dict]) -> list[Worker]:
+    def workers(self, server: MeasuredServer, specs: list[dict]) -> list[Worker]:
         """Client workers for these specs, aimed at one server."""
         return [Worker(dict(spec, url=server.url), self.log("clients")) for spec in specs]
 

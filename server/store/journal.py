@@ -1,0 +1,264 @@
+"""The ratings journal: append-only, one file per ward per month of `tapped_at`, group commit, idempotent adds.
+
+Each rating is written and fsync'd before it is acked; ratings arriving together share one fsync,
+so durability stays cheap, and an append costs the same with a hundred or a million ratings on disk."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import threading
+from datetime import datetime, timedelta, tzinfo
+from pathlib import Path
+from typing import Callable, Iterator
+
+from server.store.atomic import StorageUnavailable, fsync_dir
+from server.store.files import RATINGS_DIR
+from shared.protocol import MAX_CLOCK_SKEW, ProtocolError
+
+log = logging.getLogger(__name__)
+
+
+def fingerprint(fields: dict) -> str:
+    """What the tablet said, reduced to a hash: a resend must match it to count as a duplicate."""
+    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def tap_key(fields: dict) -> str:
+    """The tap itself (answer and tap time as the tablet sent them), without what was added after it."""
+    return f"{fields['score']}|{fields.get('tapped_at_sent') or fields['tapped_at']}"
+
+
+class Conflict(ProtocolError):
+    """A rating id already stored with other content; `same_tap` if only the words after the tap differ."""
+
+    def __init__(self, same_tap: bool):
+        super().__init__("conflict")
+        self.same_tap = same_tap
+
+
+def partition(ward: str, tapped_at: str) -> tuple[str, str]:
+    return ward, tapped_at[:7]
+
+
+def read_journal(path: Path) -> Iterator[dict]:
+    """Yield the complete ratings in one journal file; a torn last line (crash mid-write) is skipped."""
+    with open(path, "rb") as fh:
+        for line in fh:
+            if not line.endswith(b"\n"):
+                break
+            try:
+                yield json.loads(line)
+            except ValueError:
+                log.error("skipping an unreadable line in %s", path)
+
+
+def repair_journal(path: Path) -> None:
+    """Cut a torn last line left by a crash mid-append, so the next append starts on a fresh line."""
+    size = path.stat().st_size
+    if size == 0:
+        return
+    with open(path, "rb+") as fh:
+        fh.seek(-1, os.SEEK_END)
+        if fh.read(1) == b"\n":
+            return
+        fh.seek(0)
+        keep = fh.read().rfind(b"\n") + 1
+        fh.truncate(keep)
+        fh.flush()
+        os.fsync(fh.fileno())
+    log.warning("cut a torn last line (%d bytes) from %s", size - keep, path)
+
+
+def journal_files(data_dir: Path, ward: str | None = None, month: str | None = None) -> list[Path]:
+    root = data_dir / RATINGS_DIR
+    pattern = f"{ward or '*'}/{month or '*'}.jsonl"
+    return sorted(root.glob(pattern))
+
+
+def read_ratings(data_dir: Path, ward: str | None = None, month: str | None = None) -> Iterator[dict]:
+    """Every stored rating (optionally one ward and one journal month), oldest partition first. Read-only."""
+    for path in journal_files(Path(data_dir), ward, month):
+        yield from read_journal(path)
+
+
+def ward_month(tapped_at: str, tz: tzinfo) -> str:
+    """The ward's month (YYYY-MM, in its time zone) of a UTC tap time."""
+    return datetime.fromisoformat(tapped_at).astimezone(tz).strftime("%Y-%m")
+
+
+def read_ward_month(data_dir: Path, ward: str, month: str, tz: tzinfo) -> Iterator[dict]:
+    """The ratings tapped in one month of the ward's calendar (e.g. Europe/London).
+
+    Journals are split by the UTC month of the tap (a file never changes name with the clocks), so a
+    ward month reaches into its neighbours: 00:30 BST on 1 August is 23:30 UTC on 31 July. Reading the
+    month before and after and keeping the ward month's taps is exact for any zone within a day of UTC.
+    """
+    first = datetime.strptime(month, "%Y-%m")
+    around = [(first - timedelta(days=1)).strftime("%Y-%m"), month, (first + timedelta(days=32)).strftime("%Y-%m")]
+    for journal_month in around:
+        yield from (r for r in read_ratings(data_dir, ward, journal_month) if ward_month(r["tapped_at"], tz) == month)
+
+
+class _Batch:
+    """Ratings that share one write and one fsync. Its members wait on two events, not one each."""
+
+    def __init__(self) -> None:
+        self.records: list[dict] = []
+        self.turn = threading.Event()  # set when no other batch is being written: a member may write it
+        self.claimed = False  # a member has taken the turn
+        self.done = threading.Event()
+        self.error: Exception | None = None
+
+
+class RatingJournal:
+    """Durable, idempotent rating store with group commit."""
+
+    def __init__(self, data_dir: Path, offload: Callable | None = None):
+        self.root = data_dir / RATINGS_DIR
+        self.root.mkdir(parents=True, exist_ok=True)
+        # Under eventlet the entry point passes tpool.execute so fsync runs on a real thread.
+        self._offload = offload or (lambda fn, *args: fn(*args))
+        self._lock = threading.Lock()
+        self._known: dict[str, tuple[str, str]] = {}  # rating id -> (fingerprint, tap key)
+        self._pending: dict[str, tuple[tuple[str, str], _Batch]] = {}  # rating id -> ((fingerprint, tap key), its batch)
+        self._open = _Batch()  # where ratings gather while another batch is being written
+        self._writing = False
+        self._files: dict[tuple[str, str], object] = {}
+
+    def load_recent(self, now: datetime, days: int = 8) -> list[dict]:
+        """Index the ratings a tablet could still resend (tapped up to 7 days ago); return them.
+
+        That includes next month's journal: a tablet a few minutes fast taps into it before midnight
+        on the last day, and a server restarted then must still know that rating when it is resent.
+        """
+        months = {(now - timedelta(days=d)).strftime("%Y-%m") for d in range(days + 1)}
+        months.add((now + MAX_CLOCK_SKEW).strftime("%Y-%m"))
+        recent = []
+        for month in sorted(months):
+            for path in sorted(self.root.glob(f"*/{month}.jsonl")):
+                repair_journal(path)
+                for record in read_journal(path):
+                    self._known[record["id"]] = (record["fingerprint"], tap_key(record))
+                    recent.append(record)
+        return recent
+
+    def add(self, record: dict, fields: dict) -> bool:
+        """Store a rating durably; True if new, False if this id was already stored with the same content.
+
+        Raises Conflict for a reused id with other content, StorageUnavailable on disk failure.
+        """
+        fp = (fingerprint(fields), tap_key(fields))
+        with self._lock:
+            known = self._known.get(record["id"])
+            if known is None and record["id"] in self._pending:  # a resend while the first copy waits for its fsync
+                known, batch = self._pending[record["id"]]
+            if known is not None and known[0] != fp[0]:
+                raise Conflict(same_tap=known[1] == fp[1])
+            if record["id"] in self._known:
+                return False
+            if record["id"] in self._pending:
+                new = False
+            else:
+                batch, new = self._open, True
+                batch.records.append(dict(record, fingerprint=fp[0]))
+                self._pending[record["id"]] = (fp, batch)
+                if not self._writing:
+                    self._writing = True
+                    self._take_turn()
+        # Group commit with hand-off: the first member to see its batch's turn writes the whole batch
+        # in one fsync, then hands the next batch to that batch's members and acks its own at once,
+        # so no rating's ack waits behind other ratings' fsyncs.
+        batch.turn.wait()
+        with self._lock:
+            lead, batch.claimed = not batch.claimed, True
+        if lead:
+            self._commit(batch)
+        batch.done.wait()
+        if batch.error is not None:
+            raise batch.error
+        return new
+
+    def _take_turn(self) -> None:
+        """Close the open batch and let its members write it (called holding the lock)."""
+        batch, self._open = self._open, _Batch()
+        batch.turn.set()
+
+    def _commit(self, batch: _Batch) -> None:
+        error: Exception | None = StorageUnavailable("the write was interrupted")
+        try:
+            self._offload(self._write_batch, batch.records)
+            error = None
+        except OSError as exc:
+            log.error("could not store %d rating(s): %s", len(batch.records), exc)
+            error = StorageUnavailable(str(exc))
+        except Exception as exc:  # a bug must not leave every later rating waiting forever
+            log.exception("storing %d rating(s) failed", len(batch.records))
+            error = StorageUnavailable(f"unexpected error: {exc}")
+        finally:
+            with self._lock:
+                for record in batch.records:
+                    del self._pending[record["id"]]
+                    if error is None:
+                        self._known[record["id"]] = (record["fingerprint"], tap_key(record))
+                batch.error = error
+                if self._open.records:
+                    self._take_turn()
+                else:
+                    self._writing = False
+            batch.done.set()
+
+    def _write_batch(self, records: list[dict]) -> None:
+        """Append records to their partitions and fsync each once. Runs on a real thread."""
+        lines: dict[tuple[str, str], list[bytes]] = {}
+        for r in records:
+            lines.setdefault(partition(r["ward"], r["tapped_at"]), []).append(
+                json.dumps(r, sort_keys=True).encode() + b"\n"
+            )
+        written = []
+        try:
+            for key, chunk in lines.items():
+                fh = self._file(key)
+                start = fh.tell()
+                written.append((fh, start))
+                fh.write(b"".join(chunk))
+                fh.flush()
+            for fh, _ in written:
+                os.fsync(fh.fileno())
+        except OSError:
+            # Take back anything half-written so the journal never holds a torn line mid-file.
+            for fh, start in written:
+                try:
+                    fh.truncate(start)
+                    fh.seek(start)
+                except OSError:
+                    self._forget(fh)
+            raise
+
+    def _file(self, key: tuple[str, str]):
+        fh = self._files.get(key)
+        if fh is None:
+            ward_dir = self.root / key[0]
+            new_dir = not ward_dir.exists()
+            ward_dir.mkdir(parents=True, exist_ok=True)
+            path = ward_dir / f"{key[1]}.jsonl"
+            new_file = not path.exists()
+            fh = self._files[key] = open(path, "ab")  # kept (and closed by close()) even if an fsync below fails
+            if new_file:
+                fsync_dir(ward_dir)
+            if new_dir:
+                fsync_dir(self.root)
+        return fh
+
+    def _forget(self, fh) -> None:
+        for key, open_fh in list(self._files.items()):
+            if open_fh is fh:
+                del self._files[key]
+                fh.close()
+
+    def close(self) -> None:
+        for fh in self._files.values():
+            fh.close()
+        self._files.clear()

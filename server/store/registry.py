@@ -1,0 +1,227 @@
+"""The ward registry: wards, kiosks, wall displays and staff accounts, small and rarely written, in TinyDB.
+
+Its file is replaced atomically (a temp file, fsync'd and renamed over the old one): a crash leaves
+either the old or the new registry, never half of one."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import threading
+from datetime import timedelta
+from pathlib import Path
+from typing import Callable
+
+from tinydb import Query, TinyDB
+
+from server.clock import now_utc
+from server.store.atomic import AtomicJSONStorage
+from server.store.files import REGISTRY_FILE
+from shared.protocol import iso_utc
+
+
+class AdminError(ValueError):
+    """An admin command that cannot be done as asked; the message says why."""
+
+
+class AlreadyExists(AdminError):
+    """An admin tried to add something whose name is taken."""
+
+
+class NotFound(AdminError):
+    """An admin named something that does not exist."""
+
+
+WARD_CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{0,15}")
+USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+ROLES = ("staff", "sister", "admin")
+
+
+def token_hash(token: str) -> str:
+    """Tokens are stored hashed: a copied data dir does not leak working device tokens."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _stamp() -> str:
+    return iso_utc(now_utc(), "seconds")
+
+
+class Registry:
+    """Wards, kiosks, wall displays and staff accounts, kept in TinyDB and mirrored in memory."""
+
+    def __init__(self, data_dir: Path, offload: Callable | None = None):
+        self._db = TinyDB(data_dir / REGISTRY_FILE, storage=AtomicJSONStorage, offload=offload)
+        self._lock = threading.Lock()
+        self._tokens: dict[tuple[str, str], dict] = {}
+        self._tokens_of = object()  # the registry data the token index was built from
+
+    def _table(self, name: str):
+        return self._db.table(name)
+
+    # wards
+    def add_ward(self, code: str, name: str) -> dict:
+        code = code.strip().upper()
+        if not WARD_CODE.fullmatch(code):
+            raise AdminError("a ward code is 1-16 letters, digits or dashes, e.g. 7B or AMU-2")
+        if not name.strip():
+            raise AdminError("a ward needs a name")
+        with self._lock:
+            if self._table("wards").contains(Query().code == code):
+                raise AlreadyExists(f"ward {code} already exists")
+            ward = {"code": code, "name": name.strip(), "created_at": _stamp()}
+            self._table("wards").insert(ward)
+        return ward
+
+    def update_ward_settings(self, code: str, urgent_phrases: list[str] | None, trend_volume: float | None, trend_p0: float | None) -> dict:
+        """A ward's own urgent phrases (None = the defaults) and trend overrides (None = from its history)."""
+        code = self._require_ward(code)
+        if urgent_phrases is not None:
+            urgent_phrases = [" ".join(p.split()).lower() for p in urgent_phrases if p.strip()]
+        if trend_volume is not None and not 1 <= trend_volume <= 5000:
+            raise AdminError("expected ratings a day must be between 1 and 5000")
+        if trend_p0 is not None and not 0.01 <= trend_p0 <= 0.3:
+            raise AdminError("the usual negative rate must be between 1 % and 30 %")
+        # When the phrases last changed: start-up only re-raises comment alerts judged by today's list.
+        settings = {"urgent_phrases": urgent_phrases, "trend_volume": trend_volume, "trend_p0": trend_p0,
+                    "settings_changed_at": iso_utc(now_utc())}
+        with self._lock:
+            self._table("wards").update(settings, Query().code == code)
+        return self.ward(code)
+
+    def ward(self, code: str) -> dict | None:
+        return self._table("wards").get(Query().code == code.upper())
+
+    def wards(self) -> list[dict]:
+        return [dict(w) for w in self._table("wards").all()]
+
+    def _require_ward(self, code: str) -> str:
+        ward = self.ward(code)
+        if ward is None:
+            raise NotFound(f"there is no ward {code.upper()}: add it with `wardpulse ward add`")
+        return ward["code"]
+
+    # kiosks and displays: devices holding a token
+    def _add_device(self, table: str, prefix: str, ward: str, label: str | None) -> dict:
+        ward = self._require_ward(ward)
+        token = secrets.token_urlsafe(32)
+        device_id = prefix + secrets.token_hex(4)
+        record = {
+            "id": device_id,
+            "ward": ward,
+            "label": label or device_id,
+            "token_hash": token_hash(token),
+            "created_at": _stamp(),
+            "revoked_at": None,
+        }
+        with self._lock:
+            self._table(table).insert(record)
+        return {"id": device_id, "ward": ward, "label": record["label"], "token": token}
+
+    def add_kiosk(self, ward: str, label: str | None = None) -> dict:
+        return self._add_device("kiosks", "k-", ward, label)
+
+    def add_display(self, ward: str, label: str | None = None) -> dict:
+        return self._add_device("displays", "d-", ward, label)
+
+    def device_by_token(self, table: str, token: str) -> dict | None:
+        """The kiosk or display holding this token, from an index rebuilt only after a write:
+        a TinyDB query would copy the whole registry on every connect."""
+        data = self._db.storage.current()
+        if data is not self._tokens_of:
+            self._tokens = {
+                (name, device["token_hash"]): device
+                for name in ("kiosks", "displays")
+                for device in ((data or {}).get(name) or {}).values()
+            }
+            self._tokens_of = data
+        found = self._tokens.get((table, token_hash(token)))
+        return dict(found) if found else None
+
+    def kiosks(self, ward: str | None = None) -> list[dict]:
+        table = self._table("kiosks")
+        return [dict(k) for k in (table.search(Query().ward == ward.upper()) if ward else table.all())]
+
+    def add_enrollment(self, kiosk_id: str, minutes: int = 10) -> dict:
+        """A single-use enrollment code for a kiosk, valid for a few minutes (the QR on the admin page)."""
+        code = secrets.token_urlsafe(16)
+        expires = iso_utc(now_utc() + timedelta(minutes=minutes), "seconds")
+        with self._lock:
+            self._table("enrollments").insert({"code_hash": token_hash(code), "kiosk_id": kiosk_id, "expires_at": expires, "used_at": None})
+        return {"code": code, "expires_at": expires}
+
+    def use_enrollment(self, code: str) -> dict:
+        """Spend an enrollment code: the kiosk gets a fresh device token (returned once). AdminError if spent or stale."""
+        with self._lock:
+            enrollments = self._table("enrollments")
+            found = enrollments.get(Query().code_hash == token_hash(code))
+            if found is None or found["used_at"] is not None:
+                raise AdminError("This enrollment code has already been used or does not exist: make a new one.")
+            if found["expires_at"] < _stamp():
+                raise AdminError("This enrollment code has expired (they last 10 minutes): make a new one.")
+            kiosks = self._table("kiosks")
+            kiosk = kiosks.get(Query().id == found["kiosk_id"])
+            if kiosk is None or kiosk["revoked_at"]:
+                raise AdminError("This kiosk has been revoked: add a new one.")
+            token = secrets.token_urlsafe(32)
+            with self._db.storage.batch():
+                enrollments.update({"used_at": _stamp()}, Query().code_hash == token_hash(code))
+                kiosks.update({"token_hash": token_hash(token)}, Query().id == kiosk["id"])
+        return {"id": kiosk["id"], "ward": kiosk["ward"], "label": kiosk["label"], "token": token}
+
+    def revoke_kiosk(self, kiosk_id: str) -> dict:
+        with self._lock:
+            table = self._table("kiosks")
+            kiosk = table.get(Query().id == kiosk_id)
+            if kiosk is None:
+                raise NotFound(f"there is no kiosk {kiosk_id}")
+            if kiosk["revoked_at"] is None:
+                table.update({"revoked_at": _stamp()}, Query().id == kiosk_id)
+            return dict(table.get(Query().id == kiosk_id))
+
+    # staff
+    def add_staff(self, username: str, ward: str, role: str, password_hash: str) -> dict:
+        ward = self._require_ward(ward)
+        username = username.strip().lower()
+        if not USERNAME.fullmatch(username):
+            raise AdminError("a username is letters, digits, dots, dashes or underscores (up to 64)")
+        if role not in ROLES:
+            raise AdminError(f"the role must be one of {', '.join(ROLES)}")
+        with self._lock:
+            table = self._table("staff")
+            if table.contains(Query().username == username):
+                raise AlreadyExists(f"staff member {username} already exists")
+            record = {
+                "username": username,
+                "ward": ward,
+                "role": role,
+                "password_hash": password_hash,
+                "created_at": _stamp(),
+            }
+            table.insert(record)
+        return {k: v for k, v in record.items() if k != "password_hash"}
+
+    def staff(self, username: str) -> dict | None:
+        return self._table("staff").get(Query().username == username.strip().lower())
+
+    def end_sessions(self, username: str, password_hash: str | None = None) -> dict:
+        """Sign a staff member out everywhere (optionally with a new password): the session
+        generation their cookies carry moves on, so every older cookie is refused."""
+        username = username.strip().lower()
+        with self._lock:
+            table = self._table("staff")
+            found = table.get(Query().username == username)
+            if found is None:
+                raise NotFound(f"there is no staff member {username}")
+            change = {"session_generation": found.get("session_generation", 0) + 1}
+            if password_hash:
+                change["password_hash"] = password_hash
+            table.update(change, Query().username == username)
+        return {"username": username, "session_generation": change["session_generation"], "password_changed": bool(password_hash)}
+
+    def set_password(self, username: str, password_hash: str) -> dict:
+        """A new password, which also ends every session signed in with the old one."""
+        return self.end_sessions(username, password_hash)
+
+    def all_staff(self) -> list[dict]:
+        return [{k: v for k, v in s.items() if k != "password_hash"} for s in self._table("staff").all()]
