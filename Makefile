@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_DIR ?= var/demo
 
-.PHONY: install demo test serve bench clean
+.PHONY: install demo test lint serve bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +21,12 @@ install: $(VENV)/.installed
 demo: install
 	$(BIN)/wardpulse --data-dir $(DEMO_DIR) demo
 
-test: install
+test: install lint
 	$(BIN)/pytest
+
+# ruff (pinned in the test extra): pyflakes, pycodestyle, import order, bugbear, pyupgrade; see pyproject.toml.
+lint: install
+	$(BIN)/ruff check .
 
 serve: install
 	$(BIN)/wardpulse serve

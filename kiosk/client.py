@@ -11,9 +11,9 @@ import sqlite3
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Callable
 
 import socketio
 
@@ -166,7 +166,7 @@ class KioskClient:
         self._sender = threading.Thread(target=self._send_loop, name="kiosk-outbox", daemon=True)
 
     # -- public
-    def start(self) -> "KioskClient":
+    def start(self) -> KioskClient:
         self._sender.start()
         return self
 

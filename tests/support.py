@@ -42,14 +42,14 @@ class LiveServer(WardProcess):
     def __init__(self, data_dir: Path, async_mode: str = "eventlet"):
         super().__init__(data_dir, async_mode, log_path=data_dir.parent / f"server-{data_dir.name}.log")
 
-    def start(self, clock: str | None = None) -> "LiveServer":
+    def start(self, clock: str | None = None) -> LiveServer:
         """Start (again); `clock` (an ISO UTC time) starts the server's clock there instead of now."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.env = dict(os.environ, **{TEST_CLOCK_ENV: clock}) if clock else None
         super().start()
         return self
 
-    def restart(self) -> "LiveServer":
+    def restart(self) -> LiveServer:
         self.stop()
         return self.start()
 
@@ -118,7 +118,7 @@ class Screen:
     def _refused(self, data=None):
         self.refusal = data
 
-    def connect(self) -> "Screen":
+    def connect(self) -> Screen:
         self.sio.connect(self.url, namespaces=[STAFF_NAMESPACE], auth=self.auth, headers=self.headers, transports=["websocket"], wait_timeout=5)
         wait_until(lambda: self.snapshots, what="a snapshot")
         return self

@@ -7,9 +7,9 @@ import fcntl
 import json
 import os
 import secrets
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable
 
 from tinydb.storages import Storage
 

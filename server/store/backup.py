@@ -16,11 +16,11 @@ import os
 import secrets
 import shutil
 from collections import defaultdict
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
 
 from server.clock import now_utc
 from server.store.atomic import DataDirLock, fsync_dir

@@ -10,9 +10,9 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
-from typing import Callable, Iterator
 
 from server.store.atomic import StorageUnavailable, fsync_dir
 from server.store.files import RATINGS_DIR

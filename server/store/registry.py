@@ -9,9 +9,9 @@ import hashlib
 import re
 import secrets
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Callable
 
 from tinydb import Query, TinyDB
 

@@ -12,9 +12,9 @@ import random
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from kiosk.client import KioskClient
 from server.store.alert_store import AlertStore

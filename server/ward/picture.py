@@ -7,11 +7,11 @@ from collections import Counter
 from datetime import date, datetime, tzinfo
 
 from shared.fft import NEGATIVE, POSITIVE, SCORES
+from shared.protocol import parse_utc
 
 KEEP_DAYS = 100  # enough for a 90-day baseline and a 60-day chart
 # A ward's day and month, everywhere they are counted (screen, chart, export): the app's TIMEZONE.
 WARD_TIMEZONE = "Europe/London"
-from shared.protocol import parse_utc
 
 
 def percent(part: int, whole: int) -> float | None:

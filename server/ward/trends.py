@@ -259,7 +259,7 @@ class TrendDetector:
         }
 
     @classmethod
-    def from_checkpoint(cls, saved: dict) -> "TrendDetector":
+    def from_checkpoint(cls, saved: dict) -> TrendDetector:
         baseline = Baseline(saved["p0"], saved["h"], saved.get("own", False))
         return cls(baseline, b0=saved["b0"], cutoff=saved["cutoff"], held=saved["held"], b=saved["b0"])
 

@@ -45,7 +45,7 @@ class WardScreen:
             else:
                 self.alerts.pop(alert["id"], None)
 
-    def connect(self) -> "WardScreen":
+    def connect(self) -> WardScreen:
         seen = self.snapshots
         self.sio.connect(self.url, namespaces=[STAFF_NAMESPACE], auth=self.auth, headers=self.headers,
                          transports=["websocket"], wait_timeout=5)

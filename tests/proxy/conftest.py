@@ -69,7 +69,7 @@ class Nginx:
         return subprocess.run([str(NGINX), "-t", "-p", str(self.prefix), "-c", str(self.conf)],
                               capture_output=True, text=True, timeout=30)
 
-    def start(self) -> "Nginx":
+    def start(self) -> Nginx:
         with open(self.prefix / "stderr.log", "ab") as log:
             self.proc = subprocess.Popen([str(NGINX), "-p", str(self.prefix), "-c", str(self.conf), "-g", "daemon off;"],
                                          stdout=log, stderr=log)
