@@ -21,9 +21,10 @@ from server.store.registry import Registry
 from server.ward import alerts as lifecycle
 from server.ward.limits import Limiter, MisuseGuard
 from server.ward.picture import WARD_TIMEZONE, WardPicture, counted
+from server.ward.presence import KioskPresence
 from server.ward.redact import redact_rating
 from server.ward.trends import DEFAULT_P0, Baseline, TrendDetector, baseline_for, threshold_for
-from shared.protocol import CLOCK_FLAG_MS, CLOCK_UNKNOWN_MARK, MAX_OFFSET_MS, ProtocolError, iso_utc, parse_utc, validate_rating
+from shared.protocol import CLOCK_UNKNOWN_MARK, ProtocolError, iso_utc, parse_utc, validate_rating
 
 log = logging.getLogger(__name__)
 
@@ -44,51 +45,6 @@ AMENDMENT_IDS = uuid.UUID("6f0c1f4e-6a57-4d1e-9a55-2b7c0e7d3a11")
 def judged_for_misuse(rating: dict) -> bool:
     """Misuse is judged by tap time, so only taps whose time the tablet knew (and tablets, not phones)."""
     return rating["channel"] != OWN_DEVICE and not rating.get(CLOCK_UNKNOWN_MARK) and not rating.get("amends")
-
-
-# What patients wrote and where they are: for signed-in staff only, never a corridor wall display.
-_PATIENT_WORDS = ("comment", "location")
-
-
-def for_wall_display(payload: dict) -> dict:
-    """A copy of a rating, alert or snapshot without patients' words (marked as hidden instead)."""
-    if "recent" in payload:
-        return dict(payload, recent=[for_wall_display(r) for r in payload["recent"]],
-                    open_alerts=[for_wall_display(a) for a in payload["open_alerts"]])
-    hidden = {k: None for k in _PATIENT_WORDS if k in payload}
-    if payload.get("follow_up"):
-        hidden["follow_up"] = {}
-    if payload.get("kind") == "comment":  # the matched phrase is the patient's word too
-        hidden["summary"], hidden["detail"] = lifecycle.comment_summary(None), {}
-    return dict(payload, **hidden, words_hidden=any(payload.get(k) for k in _PATIENT_WORDS))
-
-
-REPORTED_REFUSALS = 20  # the newest ratings a tablet gave up on, as it reports them
-_REPORTED_FIELDS = ("id", "score", "tapped_at", "error")
-
-
-def clock_off(offset_ms: object) -> bool:
-    return isinstance(offset_ms, int) and abs(offset_ms) > CLOCK_FLAG_MS
-
-
-def tablet_report(report: object) -> dict:
-    """The parts of a tablet's self-report that make sense; anything else is ignored, never an error."""
-    report = report if isinstance(report, dict) else {}
-    update: dict = {}
-    waiting = report.get("waiting")
-    if isinstance(waiting, int) and not isinstance(waiting, bool) and 0 <= waiting < 1_000_000:
-        update["waiting"] = waiting
-    offset = report.get("clock_offset_ms")
-    if isinstance(offset, int) and not isinstance(offset, bool) and abs(offset) <= MAX_OFFSET_MS:
-        update["clock_offset_ms"] = offset
-    refused = report.get("refused")
-    if isinstance(refused, list):
-        update["refused"] = [
-            {k: str(item.get(k, ""))[:64] for k in _REPORTED_FIELDS}
-            for item in refused[-REPORTED_REFUSALS:]
-            if isinstance(item, dict)
-        ]
-    return update
 
 
 def tap_order(rating: dict) -> tuple[str, str]:
@@ -130,8 +86,7 @@ class WardService:
         self._misuse = MisuseGuard()
         self._own_device_limit = Limiter(OWN_DEVICE_PER_HOUR, timedelta(hours=1))
         self._own_ward_limit = Limiter(OWN_DEVICE_WARD_PER_HOUR, timedelta(hours=1))
-        self._presence: dict[str, dict] = {}  # kiosk id -> sockets, last seen, outbox size it reported
-        self._kiosk_days: dict[tuple[str, str], dict] = {}  # (kiosk id, local day) -> ratings, misuse
+        self.presence = KioskPresence()
         self.registry_changed()
 
         now = now_utc()
@@ -235,7 +190,7 @@ class WardService:
         ward = record["ward"]
         with self._lock:
             self._take_in(record)
-            self._seen(kiosk["id"], now)
+            self.presence.seen(kiosk["id"], now)
             raised = self._judge(record, now)
             checkpoint = self._detector(ward, now).checkpoint() if raised or self._fold(ward, now) else None
             item = self.feed_item(record, with_live=True, now=now)
@@ -287,10 +242,7 @@ class WardService:
         tapped = parse_utc(rating["tapped_at"])
         if judged_for_misuse(rating):
             self._misuse.record(rating["kiosk_id"], tapped)
-        day = self._picture(ward).local_day(tapped).isoformat()
-        tally = self._kiosk_days.setdefault((rating["kiosk_id"], day), {"ratings": 0, "misuse": 0})
-        tally["ratings"] += not rating.get("amends")
-        tally["misuse"] += bool(rating.get("misuse"))
+        self.presence.tally(rating, self._picture(ward).local_day(tapped).isoformat())
 
     def _judge(self, rating: dict, now: datetime) -> list[dict]:
         """Alerts this rating raises: a trend crossing the line, a follow-up request, an urgent comment."""
@@ -405,27 +357,15 @@ class WardService:
 
     # ------------------------------------------------------------------ kiosks seen from the admin page
 
-    def _presence_of(self, kiosk_id: str) -> dict:
-        return self._presence.setdefault(
-            kiosk_id, {"sockets": 0, "last_seen": None, "waiting": None, "clock_offset_ms": None, "refused": []}
-        )
-
     def kiosk_connected(self, kiosk_id: str, sockets: int) -> None:
-        with self._lock:
-            presence = self._presence_of(kiosk_id)
-            presence["sockets"] = max(0, presence["sockets"] + sockets)
-            presence["last_seen"] = iso_utc(now_utc())
+        self.presence.connected(kiosk_id, sockets, now_utc())
 
     def kiosk_report(self, kiosk_id: str, report: dict) -> None:
         """What a tablet says about itself (outbox size, clock offset, ratings it gave up on), for the admin page.
 
         Also taken from a revoked tablet's refused connection, so an admin sees what it still holds.
         """
-        update = tablet_report(report)
-        if update:
-            with self._lock:
-                self._presence_of(kiosk_id).update(update)
-                self._seen(kiosk_id, now_utc())
+        self.presence.report(kiosk_id, report, now_utc())
 
     def kiosk_refused(self, token: object, report: dict) -> None:
         """A revoked tablet tried to connect: keep what it says it holds, then it is refused."""
@@ -435,36 +375,12 @@ class WardService:
 
     def clocks_off(self) -> int:
         """How many tablets last reported a clock more than CLOCK_FLAG_MS away from the server's."""
-        with self._lock:
-            return sum(clock_off(p.get("clock_offset_ms")) for p in self._presence.values())
-
-    def _seen(self, kiosk_id: str, now: datetime) -> None:
-        if kiosk_id in self._presence:
-            self._presence[kiosk_id]["last_seen"] = iso_utc(now)
+        return self.presence.clocks_off()
 
     def kiosks_overview(self, ward: str, now: datetime | None = None) -> list[dict]:
         """Each kiosk of the ward: online or not, last seen, today's ratings, possible misuse, outbox size."""
         today = self._picture(ward).local_day(now or now_utc()).isoformat()
-        rows = []
-        with self._lock:
-            for kiosk in self.registry.kiosks(ward):
-                presence = self._presence.get(kiosk["id"], {})
-                offset = presence.get("clock_offset_ms")
-                tally = self._kiosk_days.get((kiosk["id"], today), {"ratings": 0, "misuse": 0})
-                rows.append({
-                    "id": kiosk["id"],
-                    "label": kiosk["label"],
-                    "revoked": bool(kiosk["revoked_at"]),
-                    "online": presence.get("sockets", 0) > 0,
-                    "last_seen": presence.get("last_seen"),
-                    "waiting": presence.get("waiting"),
-                    "ratings_today": tally["ratings"],
-                    "misuse_today": tally["misuse"],
-                    "clock_offset_ms": offset,
-                    "clock_off": clock_off(offset),
-                    "refused": presence.get("refused", []),
-                })
-        return rows
+        return self.presence.overview(self.registry.kiosks(ward), today)
 
     # ------------------------------------------------------------------ screens
 

@@ -9,7 +9,8 @@ import logging
 
 from flask_socketio import emit
 
-from server.ward.service import WardService, for_wall_display
+from server.ward.service import WardService
+from server.ward.wall import for_wall_display
 from server.web.extensions import socketio
 from shared.protocol import KIOSK_NAMESPACE, SNAPSHOT, STAFF_NAMESPACE, STATUS
 

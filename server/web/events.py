@@ -9,7 +9,8 @@ from flask_socketio import ConnectionRefusedError, join_room
 
 from server.clock import now_utc
 from server.ward.alerts import AlertError
-from server.ward.service import OWN_DEVICE, tablet_report
+from server.ward.presence import tablet_report
+from server.ward.service import OWN_DEVICE
 from server.web.auth import signed_in_staff, ward_for_viewer
 from server.web.broadcast import emit_to_ward, kiosk_room, screens_of, send_snapshot, tell_screens_if_storage_changed, ward_room
 from server.web.extensions import ward_service

@@ -9,7 +9,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from kiosk.client import make_rating
-from server.ward.service import WardService, for_wall_display
+from server.ward.service import WardService
+from server.ward.wall import for_wall_display
 
 NOW = datetime(2026, 11, 18, 10, 0, tzinfo=timezone.utc)
 

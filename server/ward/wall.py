@@ -1,0 +1,21 @@
+"""What a corridor wall display may see: every rating, alert and snapshot, without patients' words. Pure."""
+
+from __future__ import annotations
+
+from server.ward import alerts as lifecycle
+
+# What patients wrote and where they are: for signed-in staff only, never a corridor wall display.
+_PATIENT_WORDS = ("comment", "location")
+
+
+def for_wall_display(payload: dict) -> dict:
+    """A copy of a rating, alert or snapshot without patients' words (marked as hidden instead)."""
+    if "recent" in payload:
+        return dict(payload, recent=[for_wall_display(r) for r in payload["recent"]],
+                    open_alerts=[for_wall_display(a) for a in payload["open_alerts"]])
+    hidden = {k: None for k in _PATIENT_WORDS if k in payload}
+    if payload.get("follow_up"):
+        hidden["follow_up"] = {}
+    if payload.get("kind") == "comment":  # the matched phrase is the patient's word too
+        hidden["summary"], hidden["detail"] = lifecycle.comment_summary(None), {}
+    return dict(payload, **hidden, words_hidden=any(payload.get(k) for k in _PATIENT_WORDS))
