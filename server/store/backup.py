@@ -19,7 +19,6 @@ from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 from server.clock import now_utc
@@ -265,7 +264,7 @@ def existing_data(data_dir: Path) -> list[Path]:
 
 def move_aside(data_dir: Path, entries: list[Path]) -> Path:
     """Keep what a forced restore replaces: moved into DATA_DIR/replaced-<time>/, never deleted."""
-    aside = data_dir / f"replaced-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(2)}"
+    aside = data_dir / f"replaced-{now_utc().strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(2)}"
     aside.mkdir()
     for entry in entries:
         os.replace(entry, aside / entry.name)

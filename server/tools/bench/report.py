@@ -11,6 +11,7 @@ from pathlib import Path
 
 from server.tools.bench.plan import MODES, PROBE_EVERY_S, SCREENS_PER_WORKER, Plan
 from server.tools.bench.servers import Lab
+from shared.protocol import iso_utc
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -58,7 +59,7 @@ def machine() -> dict:
         "cpu_model": cpu_model(cpuinfo.read_text() if cpuinfo.exists() else ""),
         "python": platform.python_version(),
         "platform": platform.platform(),
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "date": iso_utc(datetime.now(timezone.utc), "seconds"),
         # Other work on the machine skews every number; say how busy it was when we began.
         "load_average": [round(x, 2) for x in os.getloadavg()],
     }
