@@ -361,5 +361,35 @@ def bench(quick: bool, json_path: Path | None) -> None:
         raise click.ClickException(str(exc)) from None
 
 
+@cli.command("study-detector")
+@click.option("--volume", type=click.FloatRange(min=0.1), required=True, help="Ratings a day on each ward (Poisson arrivals).")
+@click.option("--p", "p", type=click.FloatRange(0.001, 0.9), required=True, help="Each rating's chance of being poor or very poor.")
+@click.option("--days", type=click.FloatRange(min=1), required=True, help="Days simulated from each ward's first rating.")
+@click.option("--wards", type=click.IntRange(min=1), required=True, help="How many wards (one trust, one ward service).")
+@click.option("--seed", type=int, required=True, help="Random seed: the same seed gives the same figures.")
+@click.option("--from-day", type=click.FloatRange(min=0), default=30, show_default=True, help="Count false alerts from this day on.")
+@click.option("--weekday", help="Seven rates, Monday to Sunday (P1,...,P7), instead of --p.")
+@click.option("--spell", help="DAY:DAYS:FACTOR: a bad spell; its alerts are not counted as false.")
+@click.option("--shift", help="DAY:FACTOR: a lasting rise; false alerts are counted until it, delays after it.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def study_detector(volume, p, days, wards, seed, from_day, weekday, spell, shift, as_json) -> None:
+    """Simulate wards through the ward service and count false trend alerts (and delays after a --shift)."""
+    from server.study import Shift, Spell, Study, parse_pair, run
+
+    try:
+        rates = tuple(float(v) for v in weekday.split(",")) if weekday else None
+        if rates is not None and (len(rates) != 7 or not all(0 < v < 1 for v in rates)):
+            raise ValueError("--weekday needs seven rates between 0 and 1, Monday to Sunday")
+        study = Study(
+            volume, p, days, wards, seed, from_day, rates,
+            Spell(*parse_pair(spell, 3)) if spell else None,
+            Shift(*parse_pair(shift, 2)) if shift else None,
+        )
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    result = run(study)
+    emit_result(as_json, result, "\n".join(f"{k}: {v}" for k, v in result.items()))
+
+
 # Operations commands live in their own module and register on the group when imported.
 from server import ops  # noqa: E402,F401

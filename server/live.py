@@ -18,7 +18,8 @@ from server.limits import Limiter, MisuseGuard
 from server.picture import WARD_TIMEZONE, WardPicture, counted
 from server.redact import redact_rating
 from server.storage import AlertStore, Conflict, RatingJournal, Registry, StorageUnavailable, fingerprint, now_utc, storage_writable
-from server.trends import DEFAULT_P0, Baseline, TrendDetector, baseline_for, threshold_for
+from server.baseline import PRIOR_RATINGS, SpellLedger, baseline_change, baseline_from, estimate, pooled_rate, volume_for
+from server.trends import DEFAULT_P0, Baseline, TrendDetector, observation, threshold_for
 from shared.protocol import CLOCK_FLAG_MS, CLOCK_UNKNOWN_MARK, MAX_OFFSET_MS, ProtocolError, iso_utc, parse_utc, validate_rating
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ _PRIVATE = {"fingerprint"}
 HISTORY_DAYS = 92  # loaded at start: today's picture, 60 days of SPC, 90 days of baseline
 BASELINE_DAYS = 90
 VOLUME_DAYS = 28
+AUDITED_CHANGES = 200  # changes of p0 and h kept in the ward's audit trail
 FOLD_AFTER = timedelta(days=9)  # fold trend observations once older than any tablet may resend
 FOLD_BEFORE = timedelta(days=8)
 OWN_DEVICE = "own_device"  # the channel of a patient's own phone, from the bedside poster
@@ -102,8 +104,10 @@ class WardServer:
         public_url: Callable[[], str] = lambda: "",
         default_p0: float = DEFAULT_P0,
         default_volume: float = 30.0,
+        clock: Callable[[], datetime] = now_utc,
     ):
         self.data_dir = Path(data_dir)
+        self.clock = clock  # the ward service's clock: the study drives a ward through simulated days with it
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.tz = ZoneInfo(timezone)
         self.public_url = public_url
@@ -122,6 +126,10 @@ class WardServer:
         self._seq: dict[str, int] = {}  # per ward: screens keep the figures of the highest they have seen
         self._pictures: dict[str, WardPicture] = {}
         self._detectors: dict[str, TrendDetector] = {}
+        self._spells: dict[str, SpellLedger] = {}
+        self._estimated_on: dict[str, str] = {}  # ward -> local day p0 and h were last estimated
+        self._changes: dict[str, list[dict]] = {}  # ward -> audit trail of p0 and h
+        self._pool: tuple[str, float] = ("", default_p0)  # (local day, the trust's pooled negative rate)
         self._newest_tap: dict[str, str] = {}
         self._misuse = MisuseGuard()
         self._own_device_limit = Limiter(OWN_DEVICE_PER_HOUR, timedelta(hours=1))
@@ -130,7 +138,7 @@ class WardServer:
         self._kiosk_days: dict[tuple[str, str], dict] = {}  # (kiosk id, local day) -> ratings, misuse
         self.registry_changed()
 
-        now = now_utc()
+        now = self.clock()
         recent = sorted(self.journal.load_recent(now, days=HISTORY_DAYS), key=tap_order)
         for rating in recent:
             self._take_in(rating)
@@ -148,7 +156,10 @@ class WardServer:
         phrases_since = {w["code"]: w.get("settings_changed_at") or "" for w in self.registry.wards()}
         for ward in sorted(wards):
             saved = self.alerts.checkpoint(ward)
-            self._detectors[ward] = TrendDetector.from_checkpoint(saved) if saved else TrendDetector(self._baseline(ward, now))
+            if saved:
+                self._detectors[ward] = TrendDetector.from_checkpoint(saved)
+                self._spells[ward] = SpellLedger.from_saved(saved.get("spells"))
+                self._changes[ward] = saved.get("changes") or []
         for rating in recent:
             ward = rating["ward"]
             lost = [
@@ -157,7 +168,10 @@ class WardServer:
                                             and (a["kind"] == "follow_up" or rating["received_at"] >= phrases_since.get(ward, "")))
             ]
             if lost:
-                self._keep(ward, lost, self._detectors[ward].checkpoint())
+                self._keep(ward, lost, self._checkpoint(ward))
+        for ward in sorted(wards):  # p0 and h as of today, not as of the last checkpoint
+            if self._keep_current(ward, now, "start"):
+                self._keep(ward, [], self._checkpoint(ward))
 
     # ------------------------------------------------------------------ devices
 
@@ -205,7 +219,7 @@ class WardServer:
         Returns (ack, feed item to broadcast or None, alerts raised). The ack is only ok once the
         rating is on disk. Bad input never raises: refusals are acks.
         """
-        now = now or now_utc()
+        now = now or self.clock()
         channel = kiosk.get("channel", "kiosk")
         try:
             # Masked before anything else sees it: the fingerprint, the journal, screens, alerts, exports.
@@ -232,8 +246,9 @@ class WardServer:
         with self._lock:
             self._take_in(record)
             self._seen(kiosk["id"], now)
+            moved = self._keep_current(ward, now, "daily")
             raised = self._judge(record, now)
-            checkpoint = self._detector(ward, now).checkpoint() if raised or self._fold(ward, now) else None
+            checkpoint = self._checkpoint(ward) if self._fold(ward, now) or raised or moved else None
             item = self.feed_item(record, with_live=True, now=now)
             item["seq"] = self._seq[ward] = self._seq.get(ward, 0) + 1
         if raised or checkpoint:
@@ -293,9 +308,12 @@ class WardServer:
         ward, raised = rating["ward"], []
         stamp = iso_utc(now)
         if counted(rating):
-            alarm = self._detector(ward, now).observe(rating["id"], rating["tapped_at"], rating["score"])
+            detector = self._detector(ward, now)
+            alarm = detector.observe(rating["id"], rating["tapped_at"], rating["score"])
+            self._watch_spell(ward, rating, alarm, detector)
             if alarm:
-                detail = {"negatives": alarm.negatives, "counted": alarm.counted, "p0": alarm.p0, "b": alarm.b, "h": alarm.h}
+                detail = {"negatives": alarm.negatives, "counted": alarm.counted, "p0": alarm.p0, "b": alarm.b, "h": alarm.h,
+                          "since": alarm.since}
                 raised.append(lifecycle.new_alert("trend", ward, stamp, alarm.summary(), rating, detail))
         if rating.get("follow_up") is not None:
             raised.append(lifecycle.new_alert("follow_up", ward, stamp, lifecycle.follow_up_summary(), rating))
@@ -348,7 +366,7 @@ class WardServer:
             alert = alert or (self.alerts.alert(ward, alert_id) if isinstance(alert_id, str) else None)
             if alert is None:
                 raise lifecycle.AlertError("There is no such alert on this ward.")
-            now = now_utc()
+            now = self.clock()
             try:
                 if step == "acknowledge":
                     changed = lifecycle.acknowledge(alert, who, iso_utc(now), self.tz)
@@ -363,8 +381,8 @@ class WardServer:
                 if alert["kind"] == "trend" and alert["status"] == lifecycle.OPEN and detector.held:
                     # Ratings that arrived while the alert was held stay judged; watch afresh from h/2.
                     detector.cutoff = max(detector.cutoff, self._newest_tap.get(ward, ""))
-                    detector.acknowledge(self._baseline(ward, now))
-                    checkpoint = detector.checkpoint()
+                    detector.acknowledge(self._fresh_baseline(ward, now, "acknowledged"))
+                    checkpoint = self._checkpoint(ward)
             if changed is not alert or checkpoint:
                 self._keep(ward, [changed], checkpoint)
         view = self.alert_view(changed)
@@ -396,7 +414,7 @@ class WardServer:
         with self._alerts_lock:
             for ward in list(self._unsaved):
                 with self._lock:
-                    checkpoint = self._detector(ward, None).checkpoint()
+                    checkpoint = self._checkpoint(ward)
                 self._keep(ward, [], checkpoint)
 
     # ------------------------------------------------------------------ kiosks seen from the admin page
@@ -410,7 +428,7 @@ class WardServer:
         with self._lock:
             presence = self._presence_of(kiosk_id)
             presence["sockets"] = max(0, presence["sockets"] + sockets)
-            presence["last_seen"] = iso_utc(now_utc())
+            presence["last_seen"] = iso_utc(self.clock())
 
     def kiosk_report(self, kiosk_id: str, report: dict) -> None:
         """What a tablet says about itself (outbox size, clock offset, ratings it gave up on), for the admin page.
@@ -421,7 +439,7 @@ class WardServer:
         if update:
             with self._lock:
                 self._presence_of(kiosk_id).update(update)
-                self._seen(kiosk_id, now_utc())
+                self._seen(kiosk_id, self.clock())
 
     def kiosk_refused(self, token: object, report: dict) -> None:
         """A revoked tablet tried to connect: keep what it says it holds, then it is refused."""
@@ -440,7 +458,7 @@ class WardServer:
 
     def kiosks_overview(self, ward: str, now: datetime | None = None) -> list[dict]:
         """Each kiosk of the ward: online or not, last seen, today's ratings, possible misuse, outbox size."""
-        today = self._picture(ward).local_day(now or now_utc()).isoformat()
+        today = self._picture(ward).local_day(now or self.clock()).isoformat()
         rows = []
         with self._lock:
             for kiosk in self.registry.kiosks(ward):
@@ -468,13 +486,13 @@ class WardServer:
         item = {k: v for k, v in rating.items() if k not in _PRIVATE}
         item["kiosk_label"] = self._kiosk_labels.get(rating.get("kiosk_id"), rating.get("kiosk_id"))
         if with_live:
-            item["stats"] = self._picture(rating["ward"]).stats(now or now_utc())
+            item["stats"] = self._picture(rating["ward"]).stats(now or self.clock())
             item["trend"] = self._detector(rating["ward"], now).gauge()
         return item
 
     def snapshot(self, ward: str, now: datetime | None = None) -> dict:
         """Everything a ward screen needs to redraw itself from nothing."""
-        now = now or now_utc()
+        now = now or self.clock()
         with self._lock:
             picture = self._picture(ward)
             recent = [self.feed_item(r) for r in picture.recent()]
@@ -513,7 +531,7 @@ class WardServer:
     def daily_negative(self, ward: str, days: int = 60, now: datetime | None = None) -> list[tuple[str, float, int]]:
         """(day, % negative, ratings) for each of the last `days` days that had ratings, for the SPC chart."""
         with self._lock:
-            return self._picture(ward).daily_negative(days, now or now_utc())
+            return self._picture(ward).daily_negative(days, now or self.clock())
 
     # ------------------------------------------------------------------ internals
 
@@ -526,27 +544,93 @@ class WardServer:
     def _detector(self, ward: str, now: datetime | None) -> TrendDetector:
         detector = self._detectors.get(ward)
         if detector is None:
-            detector = self._detectors[ward] = TrendDetector(self._baseline(ward, now or now_utc()))
+            detector = self._detectors[ward] = TrendDetector(self._fresh_baseline(ward, now or self.clock(), "first rating"))
         return detector
 
     def _baseline(self, ward: str, now: datetime) -> Baseline:
-        """The ward's settings if a sister set them, else what its own history says, else the defaults."""
+        """The ward's settings if a sister set them, else its own history (spells set aside) shrunk toward the trust's."""
         settings = self.registry.ward(ward) or {}
-        negatives, counted, volume, days = self._picture(ward).history(now, BASELINE_DAYS, VOLUME_DAYS)
-        per_day = settings.get("trend_volume") or (volume / days if days >= 7 else self.default_volume)
+        picture = self._picture(ward)
+        negatives, counted, volume, days = picture.history(now, BASELINE_DAYS, VOLUME_DAYS)
+        per_day = settings.get("trend_volume") or volume_for(volume, days, self.default_volume)
         if settings.get("trend_p0"):
-            return Baseline(settings["trend_p0"], threshold_for(per_day, settings["trend_p0"]))
-        return baseline_for(negatives, counted, per_day, self.default_p0)
+            return Baseline(settings["trend_p0"], threshold_for(per_day, settings["trend_p0"]), per_day=per_day)
+        spell_negatives, spell_counted = self._spell(ward).excluded(picture.days(now, BASELINE_DAYS))
+        own = estimate(negatives - spell_negatives, counted - spell_counted, self._pooled_rate(now))
+        current = self._detectors.get(ward)
+        return baseline_from(own, per_day, own=counted - spell_counted >= PRIOR_RATINGS, guess=current and current.baseline)
+
+    def _pooled_rate(self, now: datetime) -> float:
+        """The negative rate of all wards together (once they have enough ratings), worked out once a day."""
+        day = now.astimezone(self.tz).date().isoformat()
+        if self._pool[0] != day:
+            totals = [0, 0]
+            for ward, picture in self._pictures.items():
+                negatives, counted, _, _ = picture.history(now, BASELINE_DAYS, VOLUME_DAYS)
+                spell_negatives, spell_counted = self._spell(ward).excluded(picture.days(now, BASELINE_DAYS))
+                totals[0] += negatives - spell_negatives
+                totals[1] += counted - spell_counted
+            self._pool = (day, pooled_rate(*totals, self.default_p0))
+        return self._pool[1]
+
+    def _fresh_baseline(self, ward: str, now: datetime, why: str) -> Baseline:
+        """Estimate p0 and h now; a change goes into the ward's audit trail."""
+        self._estimated_on[ward] = self._picture(ward).local_day(now).isoformat()
+        baseline = self._baseline(ward, now)
+        current = self._detectors.get(ward)
+        if current is None or (current.baseline.p0, current.baseline.h) != (baseline.p0, baseline.h):
+            changes = self._changes.setdefault(ward, [])
+            changes.append(baseline_change(baseline, iso_utc(now), why))
+            del changes[:-AUDITED_CHANGES]
+        return baseline
+
+    def _keep_current(self, ward: str, now: datetime, why: str) -> bool:
+        """At start and on each new local day (by the ward service's clock): re-estimate p0 and h; True if moved."""
+        if self._estimated_on.get(ward) == self._picture(ward).local_day(now).isoformat():
+            return False
+        detector = self._detector(ward, now)
+        baseline = self._fresh_baseline(ward, now, why)
+        if (baseline.p0, baseline.h) == (detector.baseline.p0, detector.baseline.h):
+            return False
+        detector.rebase(baseline)
+        return True
+
+    def _spell(self, ward: str) -> SpellLedger:
+        return self._spells.setdefault(ward, SpellLedger())
+
+    def _watch_spell(self, ward: str, rating: dict, alarm, detector: TrendDetector) -> None:
+        """Keep the ratings of a spell that raised trend alerts apart from the ward's baseline."""
+        x = observation(rating["score"])
+        if x is None:
+            return
+        spell, picture = self._spell(ward), self._picture(ward)
+        if alarm:
+            spell.alarm(alarm.since, [(picture.local_day(parse_utc(t)).isoformat(), x) for t, x in alarm.run])
+        else:
+            spell.take(picture.local_day(parse_utc(rating["tapped_at"])).isoformat(), x)
+        if not detector.held and detector.units == 0:
+            spell.settle()
+
+    def _checkpoint(self, ward: str) -> dict:
+        """The detector's checkpoint with the spells set aside and the audit trail of p0 and h."""
+        return dict(self._detector(ward, None).checkpoint(), spells=self._spell(ward).saved(), changes=self._changes.get(ward, []))
+
+    def trend_settings(self, ward: str) -> dict:
+        """p0, h, expected false alerts per 100 days and the audit trail of their changes, for the settings page."""
+        with self._lock:
+            baseline = self._detector(ward, None).baseline
+            changes = list(self._changes.get(ward, []))
+        return dict(baseline_change(baseline, changes[-1]["at"] if changes else None, ""), changes=changes[::-1])
 
     def settings_changed(self, ward: str) -> None:
         """A sister changed the ward's phrases or trend settings: use them from the next rating on."""
         self.registry_changed()
-        now = now_utc()
+        now = self.clock()
         with self._alerts_lock:
             with self._lock:
                 detector = self._detector(ward, now)
-                detector.baseline = self._baseline(ward, now)
-                checkpoint = detector.checkpoint()
+                detector.rebase(self._fresh_baseline(ward, now, "settings"))
+                checkpoint = self._checkpoint(ward)
             self._keep(ward, [], checkpoint)
 
     def close(self) -> None:
