@@ -69,7 +69,8 @@ def settings(code, staff):
             wards().settings_changed(record["code"])
             flash(_("Settings saved."))
             return redirect(url_for("manage.settings", code=record["code"]))
-    return render_template("settings.html", ward=record, form=form, error=error, viewer=viewer_of(staff))
+    return render_template("settings.html", ward=record, form=form, error=error, viewer=viewer_of(staff),
+                           trend=wards().trend_settings(record["code"]))
 
 
 # --------------------------------------------------------------------------- admin
