@@ -104,8 +104,10 @@ def baseline_from(est: Estimate, per_day: float, days: float = TARGET_DAYS, own:
 
     `guess`: the ward's current baseline, where the search for the new h starts.
     """
-    p0 = min(on_grid(est.p0, P0_STEP), 0.9)
     spread = on_grid(min(max(est.spread, 1e-3), MAX_SPREAD), SPREAD_STEP)
+    # p0 on a grid a quarter of its own uncertainty wide: finer than the estimate can tell, coarse
+    # enough that a young ward's daily wobble does not cost a new search every day.
+    p0 = min(on_grid(est.p0, max(P0_STEP, math.exp(spread / 4))), 0.9)
     per_day = on_grid(max(per_day, 1.0), VOLUME_STEP)
     den = lattice(gamma_for(p0))[1]
     limit = _limit(p0, spread, per_day, days, guess and round(guess.h * den))

@@ -29,7 +29,7 @@ _PRIVATE = {"fingerprint"}
 HISTORY_DAYS = 92  # loaded at start: today's picture, 60 days of SPC, 90 days of baseline
 BASELINE_DAYS = 90
 VOLUME_DAYS = 28
-AUDITED_CHANGES = 200  # changes of p0 and h kept in the ward's audit trail
+AUDITED_CHANGES = 100  # changes of p0 and h kept in the ward's audit trail
 FOLD_AFTER = timedelta(days=9)  # fold trend observations once older than any tablet may resend
 FOLD_BEFORE = timedelta(days=8)
 OWN_DEVICE = "own_device"  # the channel of a patient's own phone, from the bedside poster

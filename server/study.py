@@ -9,13 +9,18 @@ acknowledged within two hours. Flask and Socket.IO are not started: they only ca
 
 from __future__ import annotations
 
+import argparse
 import heapq
+import json
 import math
 import random
 import shutil
 import statistics
+import subprocess
+import sys
 import tempfile
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -127,8 +132,8 @@ def run(study: Study, scratch: Path | None = SCRATCH) -> dict:
     rng = random.Random(study.seed)
     root = Path(tempfile.mkdtemp(prefix="wardpulse-study-", dir=scratch))
     clock = [START]
+    server = WardServer(root, clock=lambda: clock[0], default_volume=30.0)
     try:
-        server = WardServer(root, clock=lambda: clock[0], default_volume=30.0)
         kiosks = []
         for i in range(study.wards):
             code = f"W{i:03d}"
@@ -137,6 +142,7 @@ def run(study: Study, scratch: Path | None = SCRATCH) -> dict:
         server.registry_changed()
         return _simulate(study, server, kiosks, rng, clock)
     finally:
+        server.close()
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -186,7 +192,6 @@ def _simulate(study: Study, server: WardServer, kiosks: list[dict], rng: random.
         if following < study.days:
             heapq.heappush(events, (following, order, i, None))
             order += 1
-    server.close()
     return summary(study, false_alerts, all_alerts, delays)
 
 
@@ -218,3 +223,79 @@ def summary(study: Study, false_alerts: list[int], all_alerts: int, delays: dict
             "reference_delay_ratings": round(reference, 1),
         })
     return result
+
+
+# --------------------------------------------------------------------------- the README's grid
+
+# (case, study-detector arguments). Wards and days are sized so each cell runs in minutes on a shared
+# 2-core machine; busy wards cost more per ward-day, so their intervals are wider.
+SIZES = {5: (40, 100), 30: (30, 100), 100: (12, 90), 300: (5, 80)}
+RATES = (0.02, 0.04, 0.08, 0.15, 0.3)
+WEEKDAYS = "0.064,0.12,0.064,0.064,0.12,0.064,0.064"  # 12 % on Tuesdays and Fridays, 6.4 % on other days: 8 % overall
+
+
+def _cell(volume: int, p: float, seed: int) -> tuple[str, str]:
+    wards, days = SIZES[volume]
+    return f"{p:.0%} negative, {volume} a day", f"--volume {volume} --p {p} --days {days} --wards {wards} --seed {seed}"
+
+
+GRID: list[tuple[str, str]] = [
+    *[_cell(30, p, 10 + i) for i, p in enumerate(RATES)],
+    ("8 %, after a 28-day 3x spell, 30 a day", "--volume 30 --p 0.08 --spell 30:28:3 --from-day 58 --days 130 --wards 30 --seed 35"),
+    ("weekday 12 % x2 / 6.4 %, 30 a day", f"--volume 30 --p 0.08 --weekday {WEEKDAYS} --days 100 --wards 30 --seed 33"),
+    *[_cell(5, p, 20 + i) for i, p in enumerate(RATES)],
+    ("8 %, first 30 days, 300 a day", "--volume 300 --p 0.08 --days 30 --wards 10 --seed 31 --from-day 0"),
+    ("15 %, first 30 days, 30 a day", "--volume 30 --p 0.15 --days 30 --wards 60 --seed 32 --from-day 0"),
+    ("8 %, 3x rise on day 60, 30 a day", "--volume 30 --p 0.08 --shift 60:3 --days 75 --wards 40 --seed 36"),
+    ("2 %, 3x rise on day 60, 30 a day", "--volume 30 --p 0.02 --shift 60:3 --days 80 --wards 40 --seed 37"),
+    *[_cell(100, p, 40 + i) for i, p in enumerate(RATES)],
+    ("weekday 12 % x2 / 6.4 %, 100 a day", f"--volume 100 --p 0.08 --weekday {WEEKDAYS} --days 90 --wards 12 --seed 34"),
+    *[_cell(300, p, 50 + i) for i, p in enumerate(RATES)],
+]
+
+
+def meets(case: str, result: dict) -> str:
+    """Against the targets: 0.5-2 a 100 days with the interval inside 0.33-3; at most 3 in the first 30 days."""
+    rate, (low, high) = result["false_alerts_per_100_days"], result["ci95"]
+    if "first 30 days" in case:
+        return "yes" if rate <= 3 else "no"
+    verdict = "yes" if 0.5 <= rate <= 2 and low >= 0.33 and high <= 3 else ("rate yes, CI wide" if 0.5 <= rate <= 2 else "no")
+    if "delay_mean" in result and result["delay_mean"]:
+        within = result["delay_mean"] <= 1.15 * result["reference_delay_ratings"]
+        verdict += "; delay " + ("within 15 %" if within else "over 15 %")
+    return verdict
+
+
+def grid_table(rows: list[tuple[str, str, dict]]) -> str:
+    """The README table: one line per cell with the command's arguments."""
+    lines = ["| case | false alerts / 100 ward-days | 95 % CI | ward-days | delay at rise (mean; reference) | target met | arguments |",
+             "|---|---|---|---|---|---|---|"]
+    for case, args, r in rows:
+        delay = f"{r['delay_mean']}; {r['reference_delay_ratings']} (missed {r['missed']})" if "delay_mean" in r else ""
+        lines.append(f"| {case} | {r['false_alerts_per_100_days']:.2f} | {r['ci95'][0]:.2f}–{r['ci95'][1]:.2f} | "
+                     f"{r['ward_days']:.0f} | {delay} | {meets(case, r)} | `{args}` |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    """python -m server.study [--jobs N] [CASE-SUBSTRING]: run the grid through `wardpulse study-detector`, print the table."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("only", nargs="?", default="")
+    options = parser.parse_args()
+    cells = [(case, args) for case, args in GRID if options.only in case]
+    command = [sys.executable, "-m", "server.entry", "study-detector"]
+
+    def one(cell):
+        case, args = cell
+        out = subprocess.run(command + args.split() + ["--json"], check=True, capture_output=True, text=True).stdout
+        print(f"{case}\t{args}\t{out.strip()}", file=sys.stderr, flush=True)
+        return case, args, json.loads(out)
+
+    with ThreadPoolExecutor(options.jobs) as pool:
+        rows = list(pool.map(one, cells))
+    print(grid_table(rows))
+
+
+if __name__ == "__main__":
+    main()

@@ -42,7 +42,7 @@ def observation(score: str) -> int | None:
     return 1 if score in NEGATIVE else 0
 
 
-def lattice(gamma: float, max_denominator: int = 60) -> tuple[int, int]:
+def lattice(gamma: float, max_denominator: int = 30) -> tuple[int, int]:
     """gamma as a fraction num/den: B moves on a lattice of 1/den, up (den - num) for a negative, down num otherwise.
 
     The detector steps by exactly these integers, so the run lengths computed here are the detector's own.
