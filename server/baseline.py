@@ -31,6 +31,8 @@ P0_STEP, SPREAD_STEP, VOLUME_STEP = 1.02, 1.2, 1.1
 # A ward with next to no ratings could have almost any rate; averaging over all of them would make it
 # deaf for weeks. Its first days are judged as if its rate were known to within about 1.6 times.
 MAX_SPREAD = 0.5
+WEEKDAY_EVIDENCE = 22.46  # chi-square with 6 degrees of freedom at p = 0.001
+WEEKDAY_STEP = 1.1  # weekdays whose rates are within about 10 % of each other are judged together
 
 
 def trigamma(x: float) -> float:
@@ -83,12 +85,12 @@ def threshold_units(p0: float, per_day: float, days: float) -> int:
 _LIMITS: dict[tuple[float, float, float, float], int] = {}  # shared by wards alike; bounded by the grids above
 
 
-def _limit(p0: float, spread: float, per_day: float, days: float, guess: int | None) -> int:
-    key = (p0, spread, per_day, days)
+def _limit(p0: float, spread: float, per_day: float, days: float, guess: int | None, pattern: tuple = ((1.0, 1.0),)) -> int:
+    key = (p0, spread, per_day, days, pattern)
     if key not in _LIMITS:
         down, den = lattice(gamma_for(p0))
         up = den - down
-        rates = rates_it_may_be(p0, spread)
+        rates = [(p, w * share) for ratio, share in pattern for p, w in rates_it_may_be(min(p0 * ratio, 0.95), spread)]
 
         def mean_gap(limit: int) -> float:
             # Ratings between false alerts, from the mean false-alert rate over the rates the ward may have.
@@ -99,10 +101,12 @@ def _limit(p0: float, spread: float, per_day: float, days: float, guess: int | N
     return _LIMITS[key]
 
 
-def baseline_from(est: Estimate, per_day: float, days: float = TARGET_DAYS, own: bool = True, guess: Baseline | None = None) -> Baseline:
+def baseline_from(est: Estimate, per_day: float, days: float = TARGET_DAYS, own: bool = True,
+                  guess: Baseline | None = None, pattern: tuple[tuple[float, float], ...] | None = None) -> Baseline:
     """p0 from the posterior and h so that false alerts average one per `days` days over what p0 may be.
 
-    `guess`: the ward's current baseline, where the search for the new h starts.
+    `guess`: the ward's current baseline, where the search for the new h starts. `pattern`: the
+    ward's weekday pattern (see weekday_pattern), averaged over as well.
     """
     spread = on_grid(min(max(est.spread, 1e-3), MAX_SPREAD), SPREAD_STEP)
     # p0 on a grid a quarter of its own uncertainty wide: finer than the estimate can tell, coarse
@@ -110,8 +114,32 @@ def baseline_from(est: Estimate, per_day: float, days: float = TARGET_DAYS, own:
     p0 = min(on_grid(est.p0, max(P0_STEP, math.exp(spread / 4))), 0.9)
     per_day = on_grid(max(per_day, 1.0), VOLUME_STEP)
     den = lattice(gamma_for(p0))[1]
-    limit = _limit(p0, spread, per_day, days, guess and round(guess.h * den))
+    limit = _limit(p0, spread, per_day, days, guess and round(guess.h * den), pattern or ((1.0, 1.0),))
     return Baseline(p0=p0, h=limit / den, own=own, per_day=per_day)
+
+
+def weekday_pattern(counts: list[tuple[int, int]]) -> tuple[tuple[float, float], ...] | None:
+    """(rate / overall rate, share of ratings) per group of like weekdays, if they differ beyond chance.
+
+    `counts`: (negatives, counted) for Monday to Sunday. A ward busier or worse on some weekdays
+    spends whole days above its average; h must allow for those days, as it allows for an uncertain
+    p0 (the false-alert rate is averaged over the weekdays' rates). Chance alone would show a pattern
+    this strong one time in a thousand (chi-square, 6 degrees of freedom).
+    """
+    negatives, counted = sum(n for n, _ in counts), sum(c for _, c in counts)
+    if not negatives or negatives == counted:
+        return None
+    p = negatives / counted
+    spread = sum((n - c * p) ** 2 / (c * p * (1 - p)) for n, c in counts if c)
+    if spread < WEEKDAY_EVIDENCE:
+        return None
+    groups: dict[float, float] = {}
+    keep = 1 - 6 / spread  # James-Stein: part of each weekday's difference is chance, more so when the pattern is faint
+    for n, c in counts:
+        if c:
+            ratio = round(on_grid(max(1 + keep * (n / c / p - 1), 0.05), WEEKDAY_STEP), 3)
+            groups[ratio] = groups.get(ratio, 0.0) + c / counted
+    return tuple(sorted((ratio, round(share, 2)) for ratio, share in groups.items()))
 
 
 def pooled_rate(negatives: int, counted: int, default_p0: float = DEFAULT_P0) -> float:

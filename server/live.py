@@ -18,7 +18,7 @@ from server.limits import Limiter, MisuseGuard
 from server.picture import WARD_TIMEZONE, WardPicture, counted
 from server.redact import redact_rating
 from server.storage import AlertStore, Conflict, RatingJournal, Registry, StorageUnavailable, fingerprint, now_utc, storage_writable
-from server.baseline import PRIOR_RATINGS, SpellLedger, baseline_change, baseline_from, estimate, pooled_rate, volume_for
+from server.baseline import PRIOR_RATINGS, SpellLedger, baseline_change, baseline_from, estimate, pooled_rate, volume_for, weekday_pattern
 from server.trends import DEFAULT_P0, Baseline, TrendDetector, observation, threshold_for
 from shared.protocol import CLOCK_FLAG_MS, CLOCK_UNKNOWN_MARK, MAX_OFFSET_MS, ProtocolError, iso_utc, parse_utc, validate_rating
 
@@ -558,7 +558,8 @@ class WardServer:
         spell_negatives, spell_counted = self._spell(ward).excluded(picture.days(now, BASELINE_DAYS))
         own = estimate(negatives - spell_negatives, counted - spell_counted, self._pooled_rate(now))
         current = self._detectors.get(ward)
-        return baseline_from(own, per_day, own=counted - spell_counted >= PRIOR_RATINGS, guess=current and current.baseline)
+        pattern = weekday_pattern(picture.weekday_counts(now, BASELINE_DAYS))
+        return baseline_from(own, per_day, own=counted - spell_counted >= PRIOR_RATINGS, guess=current and current.baseline, pattern=pattern)
 
     def _pooled_rate(self, now: datetime) -> float:
         """The negative rate of all wards together (once they have enough ratings), worked out once a day."""

@@ -84,6 +84,16 @@ class WardPicture:
         first = min(self._by_day, default=today)
         return negatives, counted, volume, min(volume_days, (today - first).days + 1)
 
+    def weekday_counts(self, now: datetime, count: int) -> list[tuple[int, int]]:
+        """(negatives, answers counted) for Monday to Sunday over the last `count` local days."""
+        today = self.local_day(now)
+        totals = [[0, 0] for _ in range(7)]
+        for day, counts in self._by_day.items():
+            if 0 <= (today - day).days < count:
+                totals[day.weekday()][0] += sum(counts[s] for s in NEGATIVE)
+                totals[day.weekday()][1] += sum(counts.values()) - counts["dont_know"]
+        return [tuple(t) for t in totals]
+
     def days(self, now: datetime, count: int) -> set[str]:
         """The last `count` local days up to today, as ISO dates."""
         today = self.local_day(now)

@@ -17,6 +17,7 @@ from server.baseline import (
     rates_it_may_be,
     trigamma,
     volume_for,
+    weekday_pattern,
 )
 from server.trends import chain_run_length, restart_units, threshold_for
 
@@ -122,3 +123,23 @@ def test_a_spell_with_two_alerts_is_set_aside_and_survives_a_restart():
     assert restored.excluded({"2026-03-03"}) == (0, 1)
     restored.forget_before("2026-03-02")
     assert restored.excluded({"2026-03-01"}) == (0, 0)
+
+
+def _weekday_counts(rates, per_weekday, seed):
+    rng = random.Random(seed)
+    return [(sum(rng.random() < r for _ in range(per_weekday)), per_weekday) for r in rates]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_no_weekday_pattern_is_seen_in_a_ward_without_one(seed):
+    assert weekday_pattern(_weekday_counts([0.08] * 7, 1200, seed)) is None
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_real_weekday_pattern_raises_h(seed):
+    counts = _weekday_counts([0.064, 0.12, 0.064, 0.064, 0.12, 0.064, 0.064], 1200, seed)
+    pattern = weekday_pattern(counts)
+    assert pattern is not None and sum(share for _, share in pattern) == pytest.approx(1, abs=0.03)
+    assert max(ratio for ratio, _ in pattern) > 1.2
+    own = estimate(sum(n for n, _ in counts), sum(c for _, c in counts))
+    assert baseline_from(own, 100, pattern=pattern).h > baseline_from(own, 100).h
