@@ -544,7 +544,7 @@ class WardServer:
     def _detector(self, ward: str, now: datetime | None) -> TrendDetector:
         detector = self._detectors.get(ward)
         if detector is None:
-            detector = self._detectors[ward] = TrendDetector(self._fresh_baseline(ward, now or self.clock(), "first rating"))
+            detector = self._detectors[ward] = TrendDetector(self._fresh_baseline(ward, now or self.clock(), "first use"))
         return detector
 
     def _baseline(self, ward: str, now: datetime) -> Baseline:

@@ -52,7 +52,7 @@ def test_p0_and_h_follow_the_wards_own_rate_each_day_without_waiting_for_an_aler
     assert settings["p0"] == pytest.approx(0.03, abs=0.012)  # was the 8 % default until 900 ratings and an alert
     assert settings["per_day"] == pytest.approx(20, rel=0.1)  # its own volume, not the default 30
     whys = [change["why"] for change in settings["changes"]]
-    assert whys[-1] == "first rating" and whys.count("daily") >= 5
+    assert whys[-1] == "first use" and whys.count("daily") >= 5
     # Below one at the estimate: h allows for 400 ratings not yet pinning the rate down.
     assert 0.2 <= settings["false_alerts_per_100_days"] <= 1.0
     assert settings["at"] == settings["changes"][0]["at"]  # newest first
