@@ -18,8 +18,8 @@ from server.limits import Limiter, MisuseGuard
 from server.picture import WARD_TIMEZONE, WardPicture, counted
 from server.redact import redact_rating
 from server.storage import AlertStore, Conflict, RatingJournal, Registry, StorageUnavailable, fingerprint, now_utc, storage_writable
-from server.baseline import PRIOR_RATINGS, SpellLedger, baseline_change, baseline_from, estimate, pooled_rate, volume_for, weekday_pattern
-from server.trends import DEFAULT_P0, Baseline, TrendDetector, observation, threshold_for
+from server.keeper import BaselineKeeper
+from server.trends import DEFAULT_P0, Baseline, TrendDetector
 from shared.protocol import CLOCK_FLAG_MS, CLOCK_UNKNOWN_MARK, MAX_OFFSET_MS, ProtocolError, iso_utc, parse_utc, validate_rating
 
 log = logging.getLogger(__name__)
@@ -27,9 +27,6 @@ log = logging.getLogger(__name__)
 # Fields of a stored rating that staff screens never need.
 _PRIVATE = {"fingerprint"}
 HISTORY_DAYS = 92  # loaded at start: today's picture, 60 days of SPC, 90 days of baseline
-BASELINE_DAYS = 90
-VOLUME_DAYS = 28
-AUDITED_CHANGES = 100  # changes of p0 and h kept in the ward's audit trail
 FOLD_AFTER = timedelta(days=9)  # fold trend observations once older than any tablet may resend
 FOLD_BEFORE = timedelta(days=8)
 OWN_DEVICE = "own_device"  # the channel of a patient's own phone, from the bedside poster
@@ -126,10 +123,7 @@ class WardServer:
         self._seq: dict[str, int] = {}  # per ward: screens keep the figures of the highest they have seen
         self._pictures: dict[str, WardPicture] = {}
         self._detectors: dict[str, TrendDetector] = {}
-        self._spells: dict[str, SpellLedger] = {}
-        self._estimated_on: dict[str, str] = {}  # ward -> local day p0 and h were last estimated
-        self._changes: dict[str, list[dict]] = {}  # ward -> audit trail of p0 and h
-        self._pool: tuple[str, float] = ("", default_p0)  # (local day, the trust's pooled negative rate)
+        self.baselines = BaselineKeeper(self.tz, self._pictures, self.registry.ward, default_p0, default_volume)
         self._newest_tap: dict[str, str] = {}
         self._misuse = MisuseGuard()
         self._own_device_limit = Limiter(OWN_DEVICE_PER_HOUR, timedelta(hours=1))
@@ -158,8 +152,7 @@ class WardServer:
             saved = self.alerts.checkpoint(ward)
             if saved:
                 self._detectors[ward] = TrendDetector.from_checkpoint(saved)
-                self._spells[ward] = SpellLedger.from_saved(saved.get("spells"))
-                self._changes[ward] = saved.get("changes") or []
+                self.baselines.restore(ward, saved)
         for rating in recent:
             ward = rating["ward"]
             lost = [
@@ -310,7 +303,7 @@ class WardServer:
         if counted(rating):
             detector = self._detector(ward, now)
             alarm = detector.observe(rating["id"], rating["tapped_at"], rating["score"])
-            self._watch_spell(ward, rating, alarm, detector)
+            self.baselines.watch(ward, rating, alarm, detector)
             if alarm:
                 detail = {"negatives": alarm.negatives, "counted": alarm.counted, "p0": alarm.p0, "b": alarm.b, "h": alarm.h,
                           "since": alarm.since}
@@ -547,47 +540,14 @@ class WardServer:
             detector = self._detectors[ward] = TrendDetector(self._fresh_baseline(ward, now or self.clock(), "first use"))
         return detector
 
-    def _baseline(self, ward: str, now: datetime) -> Baseline:
-        """The ward's settings if a sister set them, else its own history (spells set aside) shrunk toward the trust's."""
-        settings = self.registry.ward(ward) or {}
-        picture = self._picture(ward)
-        negatives, counted, volume, days = picture.history(now, BASELINE_DAYS, VOLUME_DAYS)
-        per_day = settings.get("trend_volume") or volume_for(volume, days, self.default_volume)
-        if settings.get("trend_p0"):
-            return Baseline(settings["trend_p0"], threshold_for(per_day, settings["trend_p0"]), per_day=per_day)
-        spell_negatives, spell_counted = self._spell(ward).excluded(picture.days(now, BASELINE_DAYS))
-        own = estimate(negatives - spell_negatives, counted - spell_counted, self._pooled_rate(now))
-        current = self._detectors.get(ward)
-        pattern = weekday_pattern(picture.weekday_counts(now, BASELINE_DAYS))
-        return baseline_from(own, per_day, own=counted - spell_counted >= PRIOR_RATINGS, guess=current and current.baseline, pattern=pattern)
-
-    def _pooled_rate(self, now: datetime) -> float:
-        """The negative rate of all wards together (once they have enough ratings), worked out once a day."""
-        day = now.astimezone(self.tz).date().isoformat()
-        if self._pool[0] != day:
-            totals = [0, 0]
-            for ward, picture in self._pictures.items():
-                negatives, counted, _, _ = picture.history(now, BASELINE_DAYS, VOLUME_DAYS)
-                spell_negatives, spell_counted = self._spell(ward).excluded(picture.days(now, BASELINE_DAYS))
-                totals[0] += negatives - spell_negatives
-                totals[1] += counted - spell_counted
-            self._pool = (day, pooled_rate(*totals, self.default_p0))
-        return self._pool[1]
-
     def _fresh_baseline(self, ward: str, now: datetime, why: str) -> Baseline:
-        """Estimate p0 and h now; a change goes into the ward's audit trail."""
-        self._estimated_on[ward] = self._picture(ward).local_day(now).isoformat()
-        baseline = self._baseline(ward, now)
+        """p0 and h estimated now (the change, if any, in the ward's audit trail)."""
         current = self._detectors.get(ward)
-        if current is None or (current.baseline.p0, current.baseline.h) != (baseline.p0, baseline.h):
-            changes = self._changes.setdefault(ward, [])
-            changes.append(baseline_change(baseline, iso_utc(now), why))
-            del changes[:-AUDITED_CHANGES]
-        return baseline
+        return self.baselines.estimate(ward, now, why, current and current.baseline)
 
     def _keep_current(self, ward: str, now: datetime, why: str) -> bool:
         """At start and on each new local day (by the ward service's clock): re-estimate p0 and h; True if moved."""
-        if self._estimated_on.get(ward) == self._picture(ward).local_day(now).isoformat():
+        if not self.baselines.due(ward, now):
             return False
         detector = self._detector(ward, now)
         baseline = self._fresh_baseline(ward, now, why)
@@ -596,32 +556,14 @@ class WardServer:
         detector.rebase(baseline)
         return True
 
-    def _spell(self, ward: str) -> SpellLedger:
-        return self._spells.setdefault(ward, SpellLedger())
-
-    def _watch_spell(self, ward: str, rating: dict, alarm, detector: TrendDetector) -> None:
-        """Keep the ratings of a spell that raised trend alerts apart from the ward's baseline."""
-        x = observation(rating["score"])
-        if x is None:
-            return
-        spell, picture = self._spell(ward), self._picture(ward)
-        if alarm:
-            spell.alarm(alarm.since, [(picture.local_day(parse_utc(t)).isoformat(), x) for t, x in alarm.run])
-        else:
-            spell.take(picture.local_day(parse_utc(rating["tapped_at"])).isoformat(), x)
-        if not detector.held and detector.units == 0:
-            spell.settle()
-
     def _checkpoint(self, ward: str) -> dict:
         """The detector's checkpoint with the spells set aside and the audit trail of p0 and h."""
-        return dict(self._detector(ward, None).checkpoint(), spells=self._spell(ward).saved(), changes=self._changes.get(ward, []))
+        return dict(self._detector(ward, None).checkpoint(), **self.baselines.saved(ward))
 
     def trend_settings(self, ward: str) -> dict:
         """p0, h, expected false alerts per 100 days and the audit trail of their changes, for the settings page."""
         with self._lock:
-            baseline = self._detector(ward, None).baseline
-            changes = list(self._changes.get(ward, []))
-        return dict(baseline_change(baseline, changes[-1]["at"] if changes else None, ""), changes=changes[::-1])
+            return self.baselines.view(ward, self._detector(ward, None).baseline)
 
     def settings_changed(self, ward: str) -> None:
         """A sister changed the ward's phrases or trend settings: use them from the next rating on."""
