@@ -186,21 +186,23 @@ class SpellLedger:
     open_days: dict[str, list[int]] | None = None  # the spell in progress, if any
     since: str = ""  # tap time the spell in progress began
     alarms: int = 0
+    upto: str = ""  # the newest tap counted in the open spell: a restart replays the journal, counted once
 
-    def alarm(self, since: str, run: list[tuple[str, int]]) -> None:
-        """A trend alert: open a spell (with the run that built it) or count one more in the open one."""
+    def alarm(self, since: str, run: list[tuple[str, str, int]]) -> None:
+        """A trend alert: open a spell (with the run that built it: (tap time, day, x)) or count one more."""
         if self.open_days is None:
             self.open_days, self.since, self.alarms = {}, since, 0
-            for day, x in run:
-                self.take(day, x)
+            for tapped_at, day, x in run:
+                self.take(tapped_at, day, x)
         self.alarms += 1
 
-    def take(self, day: str, x: int) -> None:
+    def take(self, tapped_at: str, day: str, x: int) -> None:
         """A counted rating while a spell is open."""
-        if self.open_days is not None:
+        if self.open_days is not None and tapped_at > self.upto:
             counts = self.open_days.setdefault(day, [0, 0])
             counts[0] += x
             counts[1] += 1
+            self.upto = tapped_at
 
     def settle(self) -> bool:
         """The ward is back to usual: close the spell; True if its ratings were set aside."""
@@ -230,8 +232,16 @@ class SpellLedger:
             del self.set_aside[old]
 
     def saved(self) -> dict:
-        return {"set_aside": self.set_aside}
+        return {"set_aside": self.set_aside, "open_days": self.open_days, "since": self.since, "alarms": self.alarms, "upto": self.upto}
 
     @classmethod
     def from_saved(cls, saved: dict | None) -> "SpellLedger":
-        return cls(set_aside={d: list(c) for d, c in ((saved or {}).get("set_aside") or {}).items()})
+        saved = saved or {}
+        open_days = saved.get("open_days")
+        return cls(
+            set_aside={d: list(c) for d, c in (saved.get("set_aside") or {}).items()},
+            open_days={d: list(c) for d, c in open_days.items()} if open_days is not None else None,
+            since=saved.get("since", ""),
+            alarms=saved.get("alarms", 0),
+            upto=saved.get("upto", ""),
+        )

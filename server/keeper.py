@@ -99,9 +99,9 @@ class BaselineKeeper:
             return
         spell, picture = self._spell(ward), self._pictures[ward]
         if alarm:
-            spell.alarm(alarm.since, [(picture.local_day(parse_utc(tapped)).isoformat(), seen) for tapped, seen in alarm.run])
+            spell.alarm(alarm.since, [(tapped, picture.local_day(parse_utc(tapped)).isoformat(), seen) for tapped, seen in alarm.run])
         else:
-            spell.take(picture.local_day(parse_utc(rating["tapped_at"])).isoformat(), x)
+            spell.take(rating["tapped_at"], picture.local_day(parse_utc(rating["tapped_at"])).isoformat(), x)
         if not detector.held and detector.units == 0:
             spell.settle()
 

@@ -42,13 +42,17 @@ def observation(score: str) -> int | None:
     return 1 if score in NEGATIVE else 0
 
 
-def lattice(gamma: float, max_denominator: int = 30) -> tuple[int, int]:
+@lru_cache(maxsize=1024)
+def lattice(gamma: float, max_denominator: int = 30, min_denominator: int = 20) -> tuple[int, int]:
     """gamma as a fraction num/den: B moves on a lattice of 1/den, up (den - num) for a negative, down num otherwise.
 
     The detector steps by exactly these integers, so the run lengths computed here are the detector's own.
+    The fraction is the nearest in lowest terms with a denominator of 20 to 30: a small one (2/7)
+    would leave h too coarse to land near its target (B only visits multiples of 1/den).
     """
-    g = Fraction(gamma).limit_denominator(max_denominator)
-    return g.numerator, g.denominator
+    candidates = [(n, d) for d in range(min_denominator, max_denominator + 1)
+                  for n in {max(1, math.floor(gamma * d)), max(1, math.ceil(gamma * d))} if n < d and math.gcd(n, d) == 1]
+    return min(candidates, key=lambda f: (abs(f[0] / f[1] - gamma), f[1]))
 
 
 def step(units: int, x: int, up: int, down: int) -> int:
@@ -110,7 +114,7 @@ def restart_units(limit: int) -> int:
 
 
 def limit_for(target: float, run_length_at: Callable[[int], float], guess: int = 1) -> int:
-    """The smallest lattice limit whose run length (increasing in the limit) reaches `target`.
+    """The lattice limit whose run length (increasing in the limit) is nearest `target`, on a log scale.
 
     Gallops from `guess` (the last limit, when re-estimating) and then bisects, so a small change
     of p0 or volume costs a few run lengths, not a full search.
@@ -132,7 +136,9 @@ def limit_for(target: float, run_length_at: Callable[[int], float], guess: int =
             low = mid
         else:
             high = mid
-    return high
+    if low < 1:
+        return high
+    return min((low, high), key=lambda k: abs(math.log(run_length_at(k) / target)))
 
 
 @lru_cache(maxsize=256)

@@ -54,7 +54,7 @@ def test_h_is_raised_for_an_uncertain_p0_and_settles_to_the_plain_one(per_day, p
     settled = baseline_from(estimate(round(p * 1_000_000), 1_000_000), per_day)
     assert young.h > settled.h
     assert settled.h == pytest.approx(threshold_for(per_day, settled.p0), abs=0.1)
-    assert 0.7 <= settled.expected_false_alerts() <= 1.0
+    assert 0.7 <= settled.expected_false_alerts() <= 1.16  # the nearest lattice step; see test_trends
 
 
 @pytest.mark.parametrize("n", [150, 900, 5000])
@@ -104,19 +104,22 @@ def test_pooled_rate_needs_enough_ratings(negatives, counted, expected):
 
 def test_a_spell_with_one_alert_goes_back_into_the_baseline():
     ledger = SpellLedger()
-    ledger.alarm("2026-03-01T09:00:00Z", [("2026-03-01", 1)] * 4)
+    ledger.alarm("2026-03-01T09:00:00Z", [(f"2026-03-01T09:0{i}:00Z", "2026-03-01", 1) for i in range(4)])
     assert ledger.excluded({"2026-03-01"}) == (4, 4)  # left out while it lasts
-    ledger.take("2026-03-01", 0)
+    ledger.take("2026-03-01T10:00:00Z", "2026-03-01", 0)
     assert ledger.settle() is False
     assert ledger.excluded({"2026-03-01"}) == (0, 0)
 
 
 def test_a_spell_with_two_alerts_is_set_aside_and_survives_a_restart():
     ledger = SpellLedger()
-    ledger.alarm("2026-03-01T09:00:00Z", [("2026-03-01", 1), ("2026-03-01", 0)])
-    ledger.take("2026-03-02", 1)
-    ledger.alarm("2026-03-02T09:00:00Z", [("2026-03-02", 1)])  # the same spell: its run is already counted
-    ledger.take("2026-03-03", 0)
+    ledger.alarm("2026-03-01T09:00:00Z", [("2026-03-01T09:00:00Z", "2026-03-01", 1), ("2026-03-01T09:05:00Z", "2026-03-01", 0)])
+    ledger.take("2026-03-02T09:00:00Z", "2026-03-02", 1)
+    ledger.alarm("2026-03-02T09:00:00Z", [("2026-03-02T09:00:00Z", "2026-03-02", 1)])  # the same spell: run already counted
+    reopened = SpellLedger.from_saved(ledger.saved())  # a restart mid-spell replays the journal
+    reopened.take("2026-03-02T09:00:00Z", "2026-03-02", 1)  # already counted before the restart
+    assert reopened.excluded({"2026-03-01", "2026-03-02"}) == ledger.excluded({"2026-03-01", "2026-03-02"}) == (2, 3)
+    ledger.take("2026-03-03T09:00:00Z", "2026-03-03", 0)
     assert ledger.settle() is True
     restored = SpellLedger.from_saved(ledger.saved())
     assert restored.excluded({"2026-03-01", "2026-03-02", "2026-03-03"}) == (2, 4)
