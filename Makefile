@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_DIR ?= var/demo
 
-.PHONY: install demo test lint serve bench clean
+.PHONY: install demo test lint serve bench study-grid clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ lint: install
 
 serve: install
 	$(BIN)/wardpulse serve
+
+# The trend-alert study grid in README ("Trend alerts: keeping the promise"); about an hour on 2 quiet cores.
+study-grid: install
+	nice -n 10 $(BIN)/python -m server.tools.study --jobs 2
 
 clean:
 	rm -rf $(VENV) node_modules

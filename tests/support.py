@@ -14,6 +14,7 @@ import pytest
 import socketio
 
 from server.clock import TEST_CLOCK_ENV
+from server.store.registry import Registry
 from server.tools.harness import WardProcess
 from shared.protocol import KIOSK_NAMESPACE, STAFF_NAMESPACE, parse_utc
 
@@ -51,6 +52,16 @@ class LiveServer(WardProcess):
 
     def restart(self) -> LiveServer:
         self.stop()
+        return self.start()
+
+    def known_ward(self, ward: str = "7B", p0: float = 0.08, per_day: float = 30) -> LiveServer:
+        """Give the ward a usual rate and volume, as a sister would on its settings page (the server restarts).
+
+        A ward with no history is judged cautiously while its own rate is unknown; tests of the alert
+        mechanics want the plain detector (h = 4.04 at 8 % and 30 a day).
+        """
+        self.stop()
+        Registry(self.data_dir).update_ward_settings(ward, None, per_day, p0)
         return self.start()
 
     def cli(self, *args: str, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess:

@@ -16,6 +16,8 @@ from server.tools.bench.run import run_bench
 from server.tools.demo import run_demo
 from server.tools.harness import ServerFailed
 from server.tools.soak import SoakError, SoakPlan, run_soak
+from server.tools.study import Shift, Spell, Study, parse_pair
+from server.tools.study import run as run_study
 
 
 @click.command()
@@ -81,4 +83,32 @@ def soak(ctx: click.Context, minutes: float, kiosk_count: int, seed: int | None,
         ctx.exit(1)
 
 
-COMMANDS = (demo, soak, bench)
+@click.command("study-detector")
+@click.option("--volume", type=click.FloatRange(min=0.1), required=True, help="Ratings a day on each ward (Poisson arrivals).")
+@click.option("--p", "p", type=click.FloatRange(0.001, 0.9), required=True, help="Each rating's chance of being poor or very poor.")
+@click.option("--days", type=click.FloatRange(min=1), required=True, help="Days simulated from each ward's first rating.")
+@click.option("--wards", type=click.IntRange(min=1), required=True, help="How many wards (one trust, one ward service).")
+@click.option("--seed", type=int, required=True, help="Random seed: the same seed gives the same figures.")
+@click.option("--from-day", type=click.FloatRange(min=0), default=30, show_default=True, help="Count false alerts from this day on.")
+@click.option("--weekday", help="Seven rates, Monday to Sunday (P1,...,P7), instead of --p.")
+@click.option("--spell", help="DAY:DAYS:FACTOR: a bad spell; its alerts are not counted as false.")
+@click.option("--shift", help="DAY:FACTOR: a lasting rise; false alerts are counted until it, delays after it.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def study_detector(volume, p, days, wards, seed, from_day, weekday, spell, shift, as_json) -> None:
+    """Simulate wards through the ward service and count false trend alerts (and delays after a --shift)."""
+    try:
+        rates = tuple(float(v) for v in weekday.split(",")) if weekday else None
+        if rates is not None and (len(rates) != 7 or not all(0 < v < 1 for v in rates)):
+            raise ValueError("--weekday needs seven rates between 0 and 1, Monday to Sunday")
+        study = Study(
+            volume, p, days, wards, seed, from_day, rates,
+            Spell(*parse_pair(spell, 3)) if spell else None,
+            Shift(*parse_pair(shift, 2)) if shift else None,
+        )
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    result = run_study(study)
+    emit_result(as_json, result, "\n".join(f"{k}: {v}" for k, v in result.items()))
+
+
+COMMANDS = (demo, soak, bench, study_detector)

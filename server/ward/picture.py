@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bisect
 from collections import Counter
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 
 from shared.fft import NEGATIVE, POSITIVE, SCORES
 from shared.protocol import parse_utc
@@ -83,6 +83,21 @@ class WardPicture:
                 volume += sum(counts.values())
         first = min(self._by_day, default=today)
         return negatives, counted, volume, min(volume_days, (today - first).days + 1)
+
+    def weekday_counts(self, now: datetime, count: int) -> list[tuple[int, int]]:
+        """(negatives, answers counted) for Monday to Sunday over the last `count` local days."""
+        today = self.local_day(now)
+        totals = [[0, 0] for _ in range(7)]
+        for day, counts in self._by_day.items():
+            if 0 <= (today - day).days < count:
+                totals[day.weekday()][0] += sum(counts[s] for s in NEGATIVE)
+                totals[day.weekday()][1] += sum(counts.values()) - counts["dont_know"]
+        return [tuple(t) for t in totals]
+
+    def days(self, now: datetime, count: int) -> set[str]:
+        """The last `count` local days up to today, as ISO dates."""
+        today = self.local_day(now)
+        return {(today - timedelta(days=age)).isoformat() for age in range(count)}
 
     def daily_negative(self, days: int, now: datetime) -> list[tuple[str, float, int]]:
         """(day, % negative of all answers, answers) for days with ratings in the last `days` days."""

@@ -19,11 +19,12 @@ from server.store.atomic import StorageUnavailable, storage_writable
 from server.store.journal import Conflict, RatingJournal, fingerprint
 from server.store.registry import Registry
 from server.ward import alerts as lifecycle
+from server.ward.keeper import BaselineKeeper
 from server.ward.limits import Limiter, MisuseGuard
 from server.ward.picture import WARD_TIMEZONE, WardPicture, counted
 from server.ward.presence import KioskPresence
 from server.ward.redact import redact_rating
-from server.ward.trends import DEFAULT_P0, Baseline, TrendDetector, baseline_for, threshold_for
+from server.ward.trends import DEFAULT_P0, Baseline, TrendDetector
 from shared.protocol import CLOCK_UNKNOWN_MARK, ProtocolError, iso_utc, parse_utc, validate_rating
 
 log = logging.getLogger(__name__)
@@ -31,8 +32,6 @@ log = logging.getLogger(__name__)
 # Fields of a stored rating that staff screens never need.
 _PRIVATE = {"fingerprint"}
 HISTORY_DAYS = 92  # loaded at start: today's picture, 60 days of SPC, 90 days of baseline
-BASELINE_DAYS = 90
-VOLUME_DAYS = 28
 FOLD_AFTER = timedelta(days=9)  # fold trend observations once older than any tablet may resend
 FOLD_BEFORE = timedelta(days=8)
 OWN_DEVICE = "own_device"  # the channel of a patient's own phone, from the bedside poster
@@ -62,8 +61,10 @@ class WardService:
         follow_up_link: Callable[[str], str] = lambda token: f"/f/{token}",
         default_p0: float = DEFAULT_P0,
         default_volume: float = 30.0,
+        clock: Callable[[], datetime] = now_utc,
     ):
         self.data_dir = Path(data_dir)
+        self.clock = clock  # the ward service's clock: the study drives a ward through simulated days with it
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.tz = ZoneInfo(timezone)
         self.follow_up_link = follow_up_link
@@ -82,6 +83,7 @@ class WardService:
         self._seq: dict[str, int] = {}  # per ward: screens keep the figures of the highest they have seen
         self._pictures: dict[str, WardPicture] = {}
         self._detectors: dict[str, TrendDetector] = {}
+        self.baselines = BaselineKeeper(self.tz, self._pictures, self.registry.ward, default_p0, default_volume)
         self._newest_tap: dict[str, str] = {}
         self._misuse = MisuseGuard()
         self._own_device_limit = Limiter(OWN_DEVICE_PER_HOUR, timedelta(hours=1))
@@ -89,7 +91,7 @@ class WardService:
         self.presence = KioskPresence()
         self.registry_changed()
 
-        now = now_utc()
+        now = self.clock()
         recent = sorted(self.journal.load_recent(now, days=HISTORY_DAYS), key=tap_order)
         for rating in recent:
             self._take_in(rating)
@@ -107,7 +109,9 @@ class WardService:
         phrases_since = {w["code"]: w.get("settings_changed_at") or "" for w in self.registry.wards()}
         for ward in sorted(wards):
             saved = self.alerts.checkpoint(ward)
-            self._detectors[ward] = TrendDetector.from_checkpoint(saved) if saved else TrendDetector(self._baseline(ward, now))
+            if saved:
+                self._detectors[ward] = TrendDetector.from_checkpoint(saved)
+                self.baselines.restore(ward, saved)
         for rating in recent:
             ward = rating["ward"]
             lost = [
@@ -116,7 +120,10 @@ class WardService:
                                             and (a["kind"] == "follow_up" or rating["received_at"] >= phrases_since.get(ward, "")))
             ]
             if lost:
-                self._keep(ward, lost, self._detectors[ward].checkpoint())
+                self._keep(ward, lost, self._checkpoint(ward))
+        for ward in sorted(wards):  # p0 and h as of today, not as of the last checkpoint
+            if self._keep_current(ward, now, "start"):
+                self._keep(ward, [], self._checkpoint(ward))
 
     # ------------------------------------------------------------------ devices
 
@@ -164,7 +171,7 @@ class WardService:
         Returns (ack, feed item to broadcast or None, alerts raised). The ack is only ok once the
         rating is on disk. Bad input never raises: refusals are acks.
         """
-        now = now or now_utc()
+        now = now or self.clock()
         channel = kiosk.get("channel", "kiosk")
         try:
             # Masked before anything else sees it: the fingerprint, the journal, screens, alerts, exports.
@@ -191,8 +198,9 @@ class WardService:
         with self._lock:
             self._take_in(record)
             self.presence.seen(kiosk["id"], now)
+            moved = self._keep_current(ward, now, "daily")
             raised = self._judge(record, now)
-            checkpoint = self._detector(ward, now).checkpoint() if raised or self._fold(ward, now) else None
+            checkpoint = self._checkpoint(ward) if self._fold(ward, now) or raised or moved else None
             item = self.feed_item(record, with_live=True, now=now)
             item["seq"] = self._seq[ward] = self._seq.get(ward, 0) + 1
         if raised or checkpoint:
@@ -249,9 +257,12 @@ class WardService:
         ward, raised = rating["ward"], []
         stamp = iso_utc(now)
         if counted(rating):
-            alarm = self._detector(ward, now).observe(rating["id"], rating["tapped_at"], rating["score"])
+            detector = self._detector(ward, now)
+            alarm = detector.observe(rating["id"], rating["tapped_at"], rating["score"])
+            self.baselines.watch(ward, rating, alarm, detector)
             if alarm:
-                detail = {"negatives": alarm.negatives, "counted": alarm.counted, "p0": alarm.p0, "b": alarm.b, "h": alarm.h}
+                detail = {"negatives": alarm.negatives, "counted": alarm.counted, "p0": alarm.p0, "b": alarm.b, "h": alarm.h,
+                          "since": alarm.since}
                 raised.append(lifecycle.new_alert("trend", ward, stamp, alarm.summary(), rating, detail))
         if rating.get("follow_up") is not None:
             raised.append(lifecycle.new_alert("follow_up", ward, stamp, lifecycle.follow_up_summary(), rating))
@@ -304,7 +315,7 @@ class WardService:
             alert = alert or (self.alerts.alert(ward, alert_id) if isinstance(alert_id, str) else None)
             if alert is None:
                 raise lifecycle.AlertError("There is no such alert on this ward.")
-            now = now_utc()
+            now = self.clock()
             try:
                 if step == "acknowledge":
                     changed = lifecycle.acknowledge(alert, who, iso_utc(now), self.tz)
@@ -319,8 +330,8 @@ class WardService:
                 if alert["kind"] == "trend" and alert["status"] == lifecycle.OPEN and detector.held:
                     # Ratings that arrived while the alert was held stay judged; watch afresh from h/2.
                     detector.cutoff = max(detector.cutoff, self._newest_tap.get(ward, ""))
-                    detector.acknowledge(self._baseline(ward, now))
-                    checkpoint = detector.checkpoint()
+                    detector.acknowledge(self._fresh_baseline(ward, now, "acknowledged"))
+                    checkpoint = self._checkpoint(ward)
             if changed is not alert or checkpoint:
                 self._keep(ward, [changed], checkpoint)
         view = self.alert_view(changed)
@@ -352,20 +363,20 @@ class WardService:
         with self._alerts_lock:
             for ward in list(self._unsaved):
                 with self._lock:
-                    checkpoint = self._detector(ward, None).checkpoint()
+                    checkpoint = self._checkpoint(ward)
                 self._keep(ward, [], checkpoint)
 
     # ------------------------------------------------------------------ kiosks seen from the admin page
 
     def kiosk_connected(self, kiosk_id: str, sockets: int) -> None:
-        self.presence.connected(kiosk_id, sockets, now_utc())
+        self.presence.connected(kiosk_id, sockets, self.clock())
 
     def kiosk_report(self, kiosk_id: str, report: dict) -> None:
         """What a tablet says about itself (outbox size, clock offset, ratings it gave up on), for the admin page.
 
         Also taken from a revoked tablet's refused connection, so an admin sees what it still holds.
         """
-        self.presence.report(kiosk_id, report, now_utc())
+        self.presence.report(kiosk_id, report, self.clock())
 
     def kiosk_refused(self, token: object, report: dict) -> None:
         """A revoked tablet tried to connect: keep what it says it holds, then it is refused."""
@@ -379,7 +390,7 @@ class WardService:
 
     def kiosks_overview(self, ward: str, now: datetime | None = None) -> list[dict]:
         """Each kiosk of the ward: online or not, last seen, today's ratings, possible misuse, outbox size."""
-        today = self._picture(ward).local_day(now or now_utc()).isoformat()
+        today = self._picture(ward).local_day(now or self.clock()).isoformat()
         return self.presence.overview(self.registry.kiosks(ward), today)
 
     # ------------------------------------------------------------------ screens
@@ -388,13 +399,13 @@ class WardService:
         item = {k: v for k, v in rating.items() if k not in _PRIVATE}
         item["kiosk_label"] = self._kiosk_labels.get(rating.get("kiosk_id"), rating.get("kiosk_id"))
         if with_live:
-            item["stats"] = self._picture(rating["ward"]).stats(now or now_utc())
+            item["stats"] = self._picture(rating["ward"]).stats(now or self.clock())
             item["trend"] = self._detector(rating["ward"], now).gauge()
         return item
 
     def snapshot(self, ward: str, now: datetime | None = None) -> dict:
         """Everything a ward screen needs to redraw itself from nothing."""
-        now = now or now_utc()
+        now = now or self.clock()
         with self._lock:
             picture = self._picture(ward)
             recent = [self.feed_item(r) for r in picture.recent()]
@@ -433,7 +444,7 @@ class WardService:
     def daily_negative(self, ward: str, days: int = 60, now: datetime | None = None) -> list[tuple[str, float, int]]:
         """(day, % negative, ratings) for each of the last `days` days that had ratings, for the SPC chart."""
         with self._lock:
-            return self._picture(ward).daily_negative(days, now or now_utc())
+            return self._picture(ward).daily_negative(days, now or self.clock())
 
     # ------------------------------------------------------------------ internals
 
@@ -446,27 +457,43 @@ class WardService:
     def _detector(self, ward: str, now: datetime | None) -> TrendDetector:
         detector = self._detectors.get(ward)
         if detector is None:
-            detector = self._detectors[ward] = TrendDetector(self._baseline(ward, now or now_utc()))
+            detector = self._detectors[ward] = TrendDetector(self._fresh_baseline(ward, now or self.clock(), "first use"))
         return detector
 
-    def _baseline(self, ward: str, now: datetime) -> Baseline:
-        """The ward's settings if a sister set them, else what its own history says, else the defaults."""
-        settings = self.registry.ward(ward) or {}
-        negatives, counted, volume, days = self._picture(ward).history(now, BASELINE_DAYS, VOLUME_DAYS)
-        per_day = settings.get("trend_volume") or (volume / days if days >= 7 else self.default_volume)
-        if settings.get("trend_p0"):
-            return Baseline(settings["trend_p0"], threshold_for(per_day, settings["trend_p0"]))
-        return baseline_for(negatives, counted, per_day, self.default_p0)
+    def _fresh_baseline(self, ward: str, now: datetime, why: str) -> Baseline:
+        """p0 and h estimated now (the change, if any, in the ward's audit trail)."""
+        current = self._detectors.get(ward)
+        return self.baselines.estimate(ward, now, why, current and current.baseline)
+
+    def _keep_current(self, ward: str, now: datetime, why: str) -> bool:
+        """At start and on each new local day (by the ward service's clock): re-estimate p0 and h; True if moved."""
+        if not self.baselines.due(ward, now):
+            return False
+        detector = self._detector(ward, now)
+        baseline = self._fresh_baseline(ward, now, why)
+        if (baseline.p0, baseline.h) == (detector.baseline.p0, detector.baseline.h):
+            return False
+        detector.rebase(baseline)
+        return True
+
+    def _checkpoint(self, ward: str) -> dict:
+        """The detector's checkpoint with the spells set aside and the audit trail of p0 and h."""
+        return dict(self._detector(ward, None).checkpoint(), **self.baselines.saved(ward))
+
+    def trend_settings(self, ward: str) -> dict:
+        """p0, h, expected false alerts per 100 days and the audit trail of their changes, for the settings page."""
+        with self._lock:
+            return self.baselines.view(ward, self._detector(ward, None).baseline)
 
     def settings_changed(self, ward: str) -> None:
         """A sister changed the ward's phrases or trend settings: use them from the next rating on."""
         self.registry_changed()
-        now = now_utc()
+        now = self.clock()
         with self._alerts_lock:
             with self._lock:
                 detector = self._detector(ward, now)
-                detector.baseline = self._baseline(ward, now)
-                checkpoint = detector.checkpoint()
+                detector.rebase(self._fresh_baseline(ward, now, "settings"))
+                checkpoint = self._checkpoint(ward)
             self._keep(ward, [], checkpoint)
 
     def close(self) -> None:

@@ -64,7 +64,8 @@ def settings(code, staff):
             ward_service().settings_changed(record["code"])
             flash(_("Settings saved."))
             return redirect(url_for("manage.settings", code=record["code"]))
-    return render_template("settings.html", ward=record, form=form, error=error, viewer=viewer_of(staff))
+    return render_template("settings.html", ward=record, form=form, error=error, viewer=viewer_of(staff),
+                           trend=ward_service().trend_settings(record["code"]))
 
 
 # --------------------------------------------------------------------------- admin

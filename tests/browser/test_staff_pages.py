@@ -86,6 +86,13 @@ def test_settings_page_saves_and_says_so(live_server, pages):
     expect(page.get_by_label("Expected ratings a day")).to_have_value("12.0")
     assert_no_serious_axe_violations(page, "settings page after saving")
 
+    # How the trend alert sees the ward, and the audit trail of its p0 and h.
+    expect(page.get_by_role("heading", name="How the trend alert sees this ward")).to_be_visible()
+    expect(page.locator("[data-figure=p0]")).to_have_text("8.0%")  # a new ward: the trust's 8 %
+    expect(page.locator("[data-figure=per_day]")).to_have_text("11.9")  # the volume the sister set
+    expect(page.locator("[data-figure=false_alerts]")).not_to_be_empty()
+    expect(page.locator(".trend-baseline__changes tbody tr").first).to_contain_text("settings")
+
 
 @pytest.mark.parametrize(
     "role, links",

@@ -86,6 +86,7 @@ def test_alert_is_acknowledged_and_resolved_on_the_ward_screen_and_a_wall_displa
 
 
 def test_trend_gauge_fills_up_and_waits_for_acknowledgement(live_server, pages):
+    live_server.known_ward()
     kiosk = live_server.add_kiosk()
     username, password = live_server.add_staff()
     ward = pages.new()

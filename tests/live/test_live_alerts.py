@@ -47,6 +47,7 @@ class TimedScreen(Screen):
 
 
 def test_a_shift_from_8_to_40_percent_raises_exactly_one_trend_alert_within_a_second(live_server):
+    live_server.known_ward()
     screen = TimedScreen(live_server.url, {"token": live_server.add_display()["token"]}).connect()
     taps = Taps(kiosk_socket(live_server.url, live_server.add_kiosk()["token"]))
     for score in IN_CONTROL * 25:  # 300 ratings at the baseline rate
@@ -113,9 +114,10 @@ def test_an_urgent_comment_alerts_at_once(live_server):
 
 
 def test_a_half_built_trend_survives_kill_9(live_server):
+    live_server.known_ward()
     kiosk = live_server.add_kiosk()
     taps = Taps(kiosk_socket(live_server.url, kiosk["token"]))
-    for _ in range(4):  # 4 x 0.852 = 3.4: close to the line (h = 3.96 by default), not over it
+    for _ in range(4):  # 4 x 0.852 = 3.4: close to the line (h = 4.04 at 8 % and 30 a day), not over it
         taps.send("very_poor")
     taps.client.disconnect()
     live_server.kill()

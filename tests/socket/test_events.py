@@ -117,6 +117,8 @@ def test_misuse_is_stored_marked_and_left_out_of_the_counts(app, registry, ward,
     from datetime import datetime, timedelta, timezone
 
     kiosk = registry.add_kiosk(ward)
+    registry.update_ward_settings(ward, None, 30, 0.08)  # the plain detector: 8 % and 30 a day known
+    ward_service(app).settings_changed(ward)
     tablet = socket_client(KIOSK_NAMESPACE, auth={"token": kiosk["token"]})
     start = datetime.now(timezone.utc) - timedelta(minutes=10)
     for i in range(10):  # a child tapping every 3 seconds

@@ -7,7 +7,6 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from kiosk.client import make_rating
-from server.ward.trends import threshold_for
 from server.web.extensions import ward_service
 
 from support import STAFF_PASSWORD
@@ -166,4 +165,8 @@ def test_a_sisters_phrases_take_effect_at_once(app, ward):
     assert [a["kind"] for a in raised] == ["comment"]
     _, _, raised = wards.receive_rating(ward["kiosk"], make_rating("neither", comment="I felt unsafe"))
     assert raised == []  # the ward replaced the default list
-    assert wards.snapshot("7B")["trend"]["h"] == threshold_for(12)  # h for 12 ratings a day, not the default 30
+    # h for 12 ratings a day, not the default 30 (a ward with no ratings yet: h allows for its unknown rate)
+    trend = wards.trend_settings("7B")
+    assert trend["per_day"] == pytest.approx(12, rel=0.1)  # h for 12 ratings a day, not the default 30
+    assert trend["changes"][0]["why"] == "settings" and trend["h"] < trend["changes"][1]["h"]
+    assert wards.snapshot("7B")["trend"]["h"] == pytest.approx(trend["h"], abs=1e-3)

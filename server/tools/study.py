@@ -1,0 +1,301 @@
+"""`wardpulse study-detector`: how often trend alerts cry wolf, and how fast they catch a real rise.
+
+It drives the ward service itself (`WardService.receive_rating` and `act_on_alert`, the code `serve`
+runs) on a temporary data dir with an injected clock, so what it measures is what a ward gets:
+simulated wards from their first rating, Poisson arrivals, each rating negative with the ward's true
+rate (by weekday if given), times FACTOR during a spell or after a shift, every trend alert
+acknowledged within two hours. Flask and Socket.IO are not started: they only carry these calls.
+"""
+
+from __future__ import annotations
+
+import argparse
+import heapq
+import json
+import math
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from server.ward.service import WardService
+from server.ward.trends import Baseline, chain_run_length, threshold_for
+from shared.protocol import iso_utc
+
+START = datetime(2026, 1, 5, tzinfo=timezone.utc)  # a Monday: --weekday rates run Monday to Sunday
+ACK_WITHIN = timedelta(hours=2)
+DAY = timedelta(days=1)
+# fsync is cheap on tmpfs; the study writes every rating durably, as `serve` does.
+SCRATCH = Path("/dev/shm") if Path("/dev/shm").is_dir() else None
+
+
+@dataclass(frozen=True)
+class Spell:
+    start: float  # day
+    days: float
+    factor: float
+
+    def covers(self, day: float) -> bool:
+        return self.start <= day < self.start + self.days
+
+
+@dataclass(frozen=True)
+class Shift:
+    day: float
+    factor: float
+
+
+@dataclass(frozen=True)
+class Study:
+    """One cell of the grid: what the wards are like and what is counted."""
+
+    volume: float
+    p: float
+    days: float
+    wards: int
+    seed: int
+    from_day: float = 30
+    weekday: tuple[float, ...] | None = None
+    spell: Spell | None = None
+    shift: Shift | None = None
+
+    def true_rate(self, day: float) -> float:
+        """The chance a rating on this (fractional) day is negative."""
+        rate = self.weekday[(START + timedelta(days=day)).weekday()] if self.weekday else self.p
+        if self.spell and self.spell.covers(day):
+            rate *= self.spell.factor
+        if self.shift and day >= self.shift.day:
+            rate *= self.shift.factor
+        return min(rate, 1.0)
+
+    def counts_false_alerts(self, day: float) -> bool:
+        """From --from-day until any shift, outside a spell."""
+        end = self.shift.day if self.shift else self.days
+        return self.from_day <= day < end and not (self.spell and self.spell.covers(day))
+
+    def ward_days(self) -> float:
+        end = min(self.shift.day if self.shift else self.days, self.days)
+        days = max(0.0, end - self.from_day)
+        if self.spell:
+            overlap = min(end, self.spell.start + self.spell.days) - max(self.from_day, self.spell.start)
+            days -= max(0.0, overlap)
+        return days * self.wards
+
+
+def parse_pair(text: str, parts: int) -> tuple[float, ...]:
+    """'DAY:FACTOR' or 'DAY:DAYS:FACTOR' as numbers; ValueError with the expected form otherwise."""
+    values = tuple(float(v) for v in text.split(":"))
+    if len(values) != parts or any(v < 0 for v in values):
+        raise ValueError(f"expected {parts} non-negative numbers separated by ':'")
+    return values
+
+
+def poisson_interval(count: int, level: float = 0.95) -> tuple[float, float]:
+    """Exact (Garwood) interval for a Poisson mean, by bisection on the Poisson distribution."""
+    tail = (1 - level) / 2
+
+    def at_most(k: int, mean: float) -> float:
+        term = total = math.exp(-mean)
+        for i in range(1, k + 1):
+            term *= mean / i
+            total += term
+        return total
+
+    def solve(wanted, high: float) -> float:
+        low = 0.0
+        for _ in range(100):
+            mid = (low + high) / 2
+            low, high = (mid, high) if wanted(mid) else (low, mid)
+        return (low + high) / 2
+
+    ceiling = count + 10 * math.sqrt(count + 1) + 10
+    lower = 0.0 if count == 0 else solve(lambda m: at_most(count - 1, m) > 1 - tail, ceiling)
+    upper = solve(lambda m: at_most(count, m) > tail, ceiling)
+    return lower, upper
+
+
+def reference_delay(volume: float, p: float, factor: float) -> float:
+    """Mean ratings to an alert after a rise, for a CUSUM that knows the ward's true rate and volume (from B = 0)."""
+    base = Baseline(p, threshold_for(volume, p), per_day=volume)
+    return chain_run_length(min(p * factor, 1.0), base.up, base.down, base.limit)
+
+
+def run(study: Study, scratch: Path | None = SCRATCH) -> dict:
+    """Simulate the study's wards through the real ward service; the figures as one dict."""
+    rng = random.Random(study.seed)
+    root = Path(tempfile.mkdtemp(prefix="wardpulse-study-", dir=scratch))
+    clock = [START]
+    server = WardService(root, clock=lambda: clock[0], default_volume=30.0)
+    try:
+        kiosks = []
+        for i in range(study.wards):
+            code = f"W{i:03d}"
+            server.registry.add_ward(code, f"Study ward {i}")
+            kiosks.append(server.kiosk_for_token(server.registry.add_kiosk(code)["token"]))
+        server.registry_changed()
+        return _simulate(study, server, kiosks, rng, clock)
+    finally:
+        server.close()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _simulate(study: Study, server: WardService, kiosks: list[dict], rng: random.Random, clock: list) -> dict:
+    per_day = study.volume
+    # Events in time order: (day, order, ward index, alert id or None for a rating).
+    events: list[tuple[float, int, int, str | None]] = []
+    order = 0
+    for i in range(study.wards):
+        events.append((rng.expovariate(per_day), order, i, None))
+        order += 1
+    heapq.heapify(events)
+    false_alerts = [0] * study.wards
+    all_alerts = 0
+    after_shift = [0] * study.wards  # counted ratings since the shift, per ward
+    delays: dict[int, int] = {}
+    while events:
+        day, _, i, alert_id = heapq.heappop(events)
+        clock[0] = START + timedelta(days=day)
+        kiosk = kiosks[i]
+        if alert_id is not None:
+            server.act_on_alert(kiosk["ward"], alert_id, "study", "acknowledge")
+            continue
+        negative = rng.random() < study.true_rate(day)
+        payload = {
+            "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            "score": "poor" if negative else "good",
+            "tapped_at": iso_utc(clock[0]),
+        }
+        ack, _, raised = server.receive_rating(kiosk, payload, clock[0])
+        if not ack.get("ok"):
+            raise RuntimeError(f"the ward service refused a study rating: {ack}")
+        shifted = study.shift is not None and day >= study.shift.day
+        after_shift[i] += shifted
+        for alert in raised:
+            if alert["kind"] != "trend":
+                continue
+            all_alerts += 1
+            if study.counts_false_alerts(day):
+                false_alerts[i] += 1
+            if shifted and i not in delays:
+                delays[i] = after_shift[i]
+            ack_at = day + rng.uniform(0, ACK_WITHIN / DAY)
+            heapq.heappush(events, (ack_at, order, i, alert["id"]))
+            order += 1
+        following = day + rng.expovariate(per_day)
+        if following < study.days:
+            heapq.heappush(events, (following, order, i, None))
+            order += 1
+    return summary(study, false_alerts, all_alerts, delays)
+
+
+def summary(study: Study, false_alerts: list[int], all_alerts: int, delays: dict[int, int]) -> dict:
+    """False alerts per 100 ward-days with a 95 % interval (widened if wards differ more than Poisson)."""
+    ward_days = study.ward_days()
+    count = sum(false_alerts)
+    mean = count / len(false_alerts)
+    spread = statistics.variance(false_alerts) / mean if len(false_alerts) > 1 and mean > 0 else 1.0
+    dispersion = max(1.0, spread)  # quasi-Poisson: a ward-level effect widens the interval
+    low, high = poisson_interval(round(count / dispersion))
+    per_100 = 100 / ward_days if ward_days else float("nan")
+    result = {
+        "false_alerts_per_100_days": round(count * per_100, 3),
+        "ci95": [round(low * dispersion * per_100, 3), round(high * dispersion * per_100, 3)],
+        "alerts": all_alerts,
+        "false_alerts": count,
+        "ward_days": round(ward_days, 1),
+        "dispersion": round(dispersion, 2),
+    }
+    if study.shift:
+        found = sorted(delays.values())
+        reference = reference_delay(study.volume, study.weekday and sum(study.weekday) / 7 or study.p, study.shift.factor)
+        result.update({
+            "delay_ratings": found,
+            "missed": study.wards - len(found),
+            "delay_mean": round(statistics.mean(found), 1) if found else None,
+            "delay_median": statistics.median(found) if found else None,
+            "reference_delay_ratings": round(reference, 1),
+        })
+    return result
+
+
+# --------------------------------------------------------------------------- the README's grid
+
+# (case, study-detector arguments). Wards and days are sized so each cell runs in minutes on a shared
+# 2-core machine; busy wards cost more per ward-day, so their intervals are wider.
+SIZES = {5: (40, 100), 30: (30, 100), 100: (12, 90), 300: (5, 80)}
+RATES = (0.02, 0.04, 0.08, 0.15, 0.3)
+WEEKDAYS = "0.064,0.12,0.064,0.064,0.12,0.064,0.064"  # 12 % on Tuesdays and Fridays, 6.4 % on other days: 8 % overall
+
+
+def _cell(volume: int, p: float, seed: int) -> tuple[str, str]:
+    wards, days = SIZES[volume]
+    return f"{p:.0%} negative, {volume} a day", f"--volume {volume} --p {p} --days {days} --wards {wards} --seed {seed}"
+
+
+GRID: list[tuple[str, str]] = [
+    *[_cell(30, p, 10 + i) for i, p in enumerate(RATES)],
+    ("8 %, after a 28-day 3x spell, 30 a day", "--volume 30 --p 0.08 --spell 30:28:3 --from-day 58 --days 130 --wards 30 --seed 35"),
+    ("weekday 12 % x2 / 6.4 %, 30 a day", f"--volume 30 --p 0.08 --weekday {WEEKDAYS} --days 100 --wards 30 --seed 33"),
+    *[_cell(5, p, 20 + i) for i, p in enumerate(RATES)],
+    ("8 %, first 30 days, 300 a day", "--volume 300 --p 0.08 --days 30 --wards 10 --seed 31 --from-day 0"),
+    ("15 %, first 30 days, 30 a day", "--volume 30 --p 0.15 --days 30 --wards 60 --seed 32 --from-day 0"),
+    ("8 %, 3x rise on day 60, 30 a day", "--volume 30 --p 0.08 --shift 60:3 --days 75 --wards 40 --seed 36"),
+    ("2 %, 3x rise on day 60, 30 a day", "--volume 30 --p 0.02 --shift 60:3 --days 80 --wards 40 --seed 37"),
+    *[_cell(100, p, 40 + i) for i, p in enumerate(RATES)],
+    ("weekday 12 % x2 / 6.4 %, 100 a day", f"--volume 100 --p 0.08 --weekday {WEEKDAYS} --days 90 --wards 12 --seed 34"),
+    *[_cell(300, p, 50 + i) for i, p in enumerate(RATES)],
+]
+
+
+def meets(case: str, result: dict) -> str:
+    """Against the targets: 0.5-2 a 100 days with the interval inside 0.33-3; at most 3 in the first 30 days."""
+    rate, (low, high) = result["false_alerts_per_100_days"], result["ci95"]
+    if "first 30 days" in case:
+        return "yes" if rate <= 3 else "no"
+    verdict = "yes" if 0.5 <= rate <= 2 and low >= 0.33 and high <= 3 else ("rate yes, CI wide" if 0.5 <= rate <= 2 else "no")
+    if "delay_mean" in result and result["delay_mean"]:
+        within = result["delay_mean"] <= 1.15 * result["reference_delay_ratings"]
+        verdict += "; delay " + ("within 15 %" if within else "over 15 %")
+    return verdict
+
+
+def grid_table(rows: list[tuple[str, str, dict]]) -> str:
+    """The README table: one line per cell with the command's arguments."""
+    lines = ["| case | false alerts / 100 ward-days | 95 % CI | ward-days | delay at rise (mean; reference) | target met | arguments |",
+             "|---|---|---|---|---|---|---|"]
+    for case, args, r in rows:
+        delay = f"{r['delay_mean']}; {r['reference_delay_ratings']} (missed {r['missed']})" if "delay_mean" in r else ""
+        lines.append(f"| {case} | {r['false_alerts_per_100_days']:.2f} | {r['ci95'][0]:.2f}–{r['ci95'][1]:.2f} | "
+                     f"{r['ward_days']:.0f} | {delay} | {meets(case, r)} | `{args}` |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    """python -m server.tools.study [--jobs N] [CASE-SUBSTRING]: run the grid through `wardpulse study-detector`, print the table."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("only", nargs="?", default="")
+    options = parser.parse_args()
+    cells = [(case, args) for case, args in GRID if options.only in case]
+    command = [sys.executable, "-m", "server.entry", "study-detector"]
+
+    def one(cell):
+        case, args = cell
+        out = subprocess.run(command + args.split() + ["--json"], check=True, capture_output=True, text=True).stdout
+        print(f"{case}\t{args}\t{out.strip()}", file=sys.stderr, flush=True)
+        return case, args, json.loads(out)
+
+    with ThreadPoolExecutor(options.jobs) as pool:
+        rows = list(pool.map(one, cells))
+    print(grid_table(rows))
+
+
+if __name__ == "__main__":
+    main()
