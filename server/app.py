@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from server import headers
+from server.languages import TRUST_FOLDER, compile_catalogues
 from server.live import WardServer
 from server.picture import WARD_TIMEZONE
 from server.storage import load_secret
@@ -65,6 +68,7 @@ def create_app(config: dict | None = None) -> Flask:
         default_volume=app.config["TREND_DEFAULT_VOLUME"],
     )
 
+    compile_languages(app, data_dir)
     babel.init_app(app)
     csrf.init_app(app)
     headers.init_app(app)
@@ -99,6 +103,17 @@ def create_app(config: dict | None = None) -> Flask:
         # middleware, so websocket origin checks see the scheme and host the browser used.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=0)
     return app
+
+
+def compile_languages(app: Flask, data_dir: Path) -> None:
+    """Compile the shipped and the trust's catalogues for this app; say which trust catalogue was left out, and why."""
+    compiled = tempfile.TemporaryDirectory(prefix="wardpulse-catalogues-")  # removed with the app
+    catalogues = compile_catalogues(Path(compiled.name), data_dir / TRUST_FOLDER)
+    for problem in catalogues.problems:
+        logging.getLogger("wardpulse").error("wardpulse: %s", problem)
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = compiled.name
+    app.extensions["wardpulse_languages"] = catalogues
+    app.extensions["wardpulse_catalogue_dir"] = compiled
 
 
 def proxy_hops(value: object) -> int:

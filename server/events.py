@@ -9,6 +9,7 @@ from flask_socketio import ConnectionRefusedError, emit, join_room
 
 from server.app import socketio
 from server.auth import screens_of, signed_in_staff, ward_for_viewer
+from server.kiosk_words import ward_start
 from server.live import OWN_DEVICE, for_wall_display, tablet_report
 from server.storage import now_utc
 from server.alerts import AlertError
@@ -18,6 +19,7 @@ from shared.protocol import (
     ALERT_REFUSED,
     CLOCK,
     KIOSK_NAMESPACE,
+    KIOSK_START,
     KIOSK_STATUS,
     RATING,
     RESOLVE_ALERT,
@@ -76,6 +78,8 @@ def kiosk_connect(auth=None):
     wards.kiosk_connected(kiosk["id"], +1)
     if kiosk.get("channel") != OWN_DEVICE:
         wards.kiosk_report(kiosk["id"], dict(auth, clock_offset_ms=kiosk["clock_offset_ms"]))
+    # The ward's language and wording for each new patient; the tablet keeps them for offline reloads.
+    emit(KIOSK_START, ward_start(wards.registry.ward(kiosk["ward"]), current_app.extensions["wardpulse_languages"]))
 
 
 @socketio.on("disconnect", namespace=KIOSK_NAMESPACE)

@@ -13,7 +13,8 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from server.alerts import DEFAULT_URGENT_PHRASES
 from server.auth import end_sessions, hash_password, requires, viewer_of
 from server.qr import qr_svg
-from server.routes import answers_for_page, kiosk_config
+from server.kiosk_words import ward_start
+from server.routes import answers_for_page, kiosk_config, kiosk_languages
 from server.storage import ROLES, AdminError
 from shared.fft import QUESTION
 from shared.protocol import ERRORS
@@ -43,6 +44,11 @@ def _registry_changed_or_error(action) -> str | None:
 
 
 class SettingsForm(FlaskForm):
+    kiosk_language = SelectField(_l("Language each new patient starts in"))
+    kiosk_wording = SelectField(
+        _l("Wording of the question"),
+        choices=[("standard", _l("Standard")), ("easy", _l("Easy read")), ("children", _l("Children's ward"))],
+    )
     urgent_phrases = TextAreaField(_l("Urgent phrases, one per line"), validators=[Length(max=5000)])
     trend_volume = FloatField(_l("Expected ratings a day (blank: from the ward's history)"), validators=[Optional(), NumberRange(1, 5000)])
     trend_p0 = FloatField(_l("Usual % poor or very poor (blank: from the ward's history)"), validators=[Optional(), NumberRange(1, 30)])
@@ -53,11 +59,15 @@ class SettingsForm(FlaskForm):
 def settings(code, staff):
     """Sisters tune what raises an immediate alert and how the trend detector sees their ward."""
     record = wards().registry.ward(code) or abort(404)
+    catalogues = current_app.extensions["wardpulse_languages"]
     form = SettingsForm(
+        kiosk_language=ward_start(record, catalogues)["lang"],
+        kiosk_wording=ward_start(record, catalogues)["wording"],
         urgent_phrases="\n".join(record.get("urgent_phrases") or DEFAULT_URGENT_PHRASES),
         trend_volume=record.get("trend_volume"),
         trend_p0=record.get("trend_p0") * 100 if record.get("trend_p0") else None,
     )
+    form.kiosk_language.choices = [(lang.tag, f"{lang.english_name} – {lang.name}") for lang in catalogues.languages]
     error = None
     if form.validate_on_submit():
         phrases = form.urgent_phrases.data.splitlines()
@@ -65,11 +75,16 @@ def settings(code, staff):
         error = _registry_changed_or_error(
             lambda: wards().registry.update_ward_settings(record["code"], phrases, form.trend_volume.data or None, p0)
         )
+        error = error or _registry_changed_or_error(
+            lambda: wards().registry.set_kiosk_start(record["code"], form.kiosk_language.data, form.kiosk_wording.data)
+        )
         if error is None:
             wards().settings_changed(record["code"])
             flash(_("Settings saved."))
             return redirect(url_for("manage.settings", code=record["code"]))
-    return render_template("settings.html", ward=record, form=form, error=error, viewer=viewer_of(staff))
+    return render_template(
+        "settings.html", ward=record, form=form, error=error, viewer=viewer_of(staff), catalogues=catalogues
+    )
 
 
 # --------------------------------------------------------------------------- admin
@@ -119,6 +134,7 @@ def admin(staff):
         staff_form=staff_form,
         error=error,
         viewer=viewer_of(staff),
+        catalogues=current_app.extensions["wardpulse_languages"],
     ), (400 if error else 200)
 
 
@@ -201,7 +217,9 @@ def own_device(code):
     """The bedside poster's link: the same question on a patient's own phone, no enrollment."""
     record = wards().registry.ward(code) or abort(404)
     config = dict(kiosk_config(), own_ward=record["code"], device_key="wardpulse.own.device")
-    return render_template("kiosk.html", answers=answers_for_page(), client_config=config, own_ward=record)
+    return render_template(
+        "kiosk.html", answers=answers_for_page(), client_config=config, own_ward=record, **kiosk_languages(record)
+    )
 
 
 @bp.get("/ward/<code>/poster")

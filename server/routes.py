@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 import kiosk
 from server import spc
 from server.admin import run_command
+from server.kiosk_words import page_context, ward_start
 from server.auth import close_screens_of, ward_for_viewer
 from server.storage import AdminError, NotFound, StorageUnavailable
 from shared import protocol
@@ -74,7 +75,16 @@ def kiosk_config() -> dict:
         "clock_event": protocol.CLOCK,
         "retry_errors": sorted(protocol.RETRY_LATER),
         "pause_seconds": 3,  # after each thank-you: one person cannot tap faster than this
+        "start_event": protocol.KIOSK_START,
+        "start_key": "wardpulse.kiosk.start",
+        "text_sizes": [100, 125, 150, 175, 200],
     }
+
+
+def kiosk_languages(ward: dict | None = None) -> dict:
+    """The kiosk page's languages and words, starting in the ward's language (a tablet learns its ward on connecting)."""
+    catalogues = current_app.extensions["wardpulse_languages"]
+    return page_context(catalogues, ward_start(ward, catalogues))
 
 
 @kiosk_pages.get("/sw.js")
@@ -88,7 +98,7 @@ def service_worker():
 @kiosk_pages.get("/", strict_slashes=False)
 def page():
     """The ward tablet's question page. Its device token arrives in the enrollment link's #fragment."""
-    return render_template("kiosk.html", answers=answers_for_page(), client_config=kiosk_config())
+    return render_template("kiosk.html", answers=answers_for_page(), client_config=kiosk_config(), **kiosk_languages())
 
 
 @bp.get("/")
@@ -125,6 +135,7 @@ def ward(code):
             "status": protocol.STATUS,
         },
         "answers": answers_for_page(),
+        "languages": {lang.tag: lang.english_name for lang in current_app.extensions["wardpulse_languages"].languages},
         "acknowledge_event": protocol.ACKNOWLEDGE_ALERT,
         "resolve_event": protocol.RESOLVE_ALERT,
         "chart_url": url_for("wards.chart", code=ward_code, display=display_token),

@@ -468,6 +468,13 @@ class Registry:
             self._table("wards").update(settings, Query().code == code)
         return self.ward(code)
 
+    def set_kiosk_start(self, code: str, language: str, wording: str) -> dict:
+        """The language tag and wording (standard, easy, children) a ward's kiosks start each patient in."""
+        code = self._require_ward(code)
+        with self._lock:
+            self._table("wards").update({"kiosk_language": language, "kiosk_wording": wording}, Query().code == code)
+        return self.ward(code)
+
     def ward(self, code: str) -> dict | None:
         return self._table("wards").get(Query().code == code.upper())
 

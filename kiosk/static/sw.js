@@ -10,7 +10,7 @@
  */
 "use strict";
 
-var VERSION = "wardpulse-kiosk-v1";
+var VERSION = "wardpulse-kiosk-v2";
 // A flaky ward network can leave a request hanging; after this long the kept copy is used.
 var NETWORK_TIMEOUT_MS = 4000;
 
@@ -20,6 +20,7 @@ var PAGE_WITHOUT_SLASH = PAGE.replace(/\/$/, "");
 var KEPT = [
   PAGE,
   PAGE_WITHOUT_SLASH,
+  new URL("static/languages.js", PAGE).href,
   new URL("static/kiosk.js", PAGE).href,
   new URL("static/kiosk.css", PAGE).href,
   new URL("../vendor/socket.io.min.js", PAGE).href,
