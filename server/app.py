@@ -42,6 +42,7 @@ def create_app(config: dict | None = None) -> Flask:
         CONTROL_TOKEN=None,  # admin commands from the CLI of a running server (set by `serve`)
         TRUSTED_PROXIES=0,  # proxy hops in front (nginx: 1) whose X-Forwarded-* headers are believed
         VENDOR_DIR=str(PROJECT_ROOT / "node_modules" / "socket.io-client" / "dist"),
+        FONT_DIR=str(PROJECT_ROOT / "node_modules" / "@fontsource"),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),  # a shift
@@ -77,13 +78,14 @@ def create_app(config: dict | None = None) -> Flask:
     def page_language():
         return {"html_lang": str(get_locale() or "en_GB").replace("_", "-")}
 
-    from server import auth, events, followup, manage, routes  # noqa: F401  (events registers the socket handlers)
+    from server import auth, events, followup, fonts, manage, routes  # noqa: F401  (events registers the socket handlers)
 
     app.register_blueprint(routes.kiosk_pages)
     app.register_blueprint(routes.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(followup.bp)
     app.register_blueprint(manage.bp)
+    app.register_blueprint(fonts.bp)
     app.add_url_rule("/vendor/<path:filename>", endpoint="vendor", view_func=routes.vendor)
     csrf.exempt(routes.control)
 

@@ -18,7 +18,7 @@ from flask import (
 from flask_babel import gettext as _
 
 import kiosk
-from server import spc
+from server import fonts, spc
 from server.admin import run_command
 from server.kiosk_words import page_context, ward_start
 from server.auth import close_screens_of, ward_for_viewer
@@ -84,7 +84,7 @@ def kiosk_config() -> dict:
 def kiosk_languages(ward: dict | None = None) -> dict:
     """The kiosk page's languages and words, starting in the ward's language (a tablet learns its ward on connecting)."""
     catalogues = current_app.extensions["wardpulse_languages"]
-    return page_context(catalogues, ward_start(ward, catalogues))
+    return dict(page_context(catalogues, ward_start(ward, catalogues)), font_stylesheets=fonts.stylesheets())
 
 
 @kiosk_pages.get("/sw.js")

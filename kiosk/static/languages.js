@@ -62,6 +62,15 @@
     return typeof value === "string" ? value : null;
   }
 
+  /** 150 as "150 %" the way the patient's language writes it ("%150" in Arabic). */
+  function percent(size) {
+    try {
+      return new Intl.NumberFormat(state.lang, { style: "percent" }).format(size / 100);
+    } catch (err) {
+      return size + "%";
+    }
+  }
+
   function apply() {
     var bundle = words[state.lang] || words[setup.start.lang];
     var language = byTag[state.lang] || {};
@@ -79,7 +88,7 @@
       document.title = (titleEl.dataset.prefix || "") + bundle.title;
     }
     if (sizeButton) {
-      sizeButton.textContent = bundle.text_size + " " + state.size + "%";
+      sizeButton.textContent = bundle.text_size + " " + percent(state.size);
     }
     if (easyButton) {
       easyButton.setAttribute("aria-pressed", state.wording === "easy" ? "true" : "false");

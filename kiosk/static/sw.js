@@ -10,7 +10,7 @@
  */
 "use strict";
 
-var VERSION = "wardpulse-kiosk-v2";
+var VERSION = "wardpulse-kiosk-v3";
 // A flaky ward network can leave a request hanging; after this long the kept copy is used.
 var NETWORK_TIMEOUT_MS = 4000;
 
@@ -25,6 +25,10 @@ var KEPT = [
   new URL("static/kiosk.css", PAGE).href,
   new URL("../vendor/socket.io.min.js", PAGE).href,
 ];
+// The fonts for scripts a tablet may lack (Urdu Nastaliq, Gurmukhi...): the server lists them at
+// FONT_LIST; all are kept, since a patient may pick any language while the server is down.
+var FONT_LIST = new URL("../fonts/kiosk.json", PAGE).href;
+var FONTS = new URL("../fonts/", PAGE).href;
 
 self.addEventListener("install", function (event) {
   event.waitUntil(
@@ -32,11 +36,26 @@ self.addEventListener("install", function (event) {
       .open(VERSION)
       .then(function (cache) {
         // cache: "reload" skips the HTTP cache, so the copy is what the server serves now.
-        return cache.addAll(
-          KEPT.map(function (url) {
-            return new Request(url, { cache: "reload", credentials: "same-origin" });
-          })
-        );
+        var keep = function (urls) {
+          return cache.addAll(
+            urls.map(function (url) {
+              return new Request(url, { cache: "reload", credentials: "same-origin" });
+            })
+          );
+        };
+        return keep(KEPT).then(function () {
+          return fetch(FONT_LIST, { cache: "reload" })
+            .then(function (response) {
+              return response.json();
+            })
+            .then(function (list) {
+              return keep(
+                list.files.map(function (path) {
+                  return new URL(path, PAGE).href;
+                })
+              );
+            });
+        });
       })
       .then(function () {
         return self.skipWaiting();
@@ -78,7 +97,7 @@ function keptKey(request) {
   if (request.mode === "navigate" && (bare === PAGE || bare === PAGE_WITHOUT_SLASH)) {
     return PAGE; // whatever the query string: the page is the same
   }
-  if (url.search === "" && KEPT.indexOf(bare) !== -1) {
+  if (url.search === "" && (KEPT.indexOf(bare) !== -1 || bare.indexOf(FONTS) === 0)) {
     return bare;
   }
   return null;

@@ -18,6 +18,7 @@ from shared.protocol import KIOSK_NAMESPACE, RATING, iso_utc
 TABLET_LANDSCAPE = {"width": 1280, "height": 800}
 TABLET_PORTRAIT = {"width": 800, "height": 1280}
 PHONE = {"width": 390, "height": 844}
+PHONE_NARROW = {"width": 320, "height": 640}  # the narrowest phones still in use
 
 # The keys of the tablet's localStorage (from the page's client_config).
 TOKEN_KEY = "wardpulse.kiosk.token"
@@ -122,6 +123,15 @@ def assert_no_serious_axe_violations(page, where: str) -> None:
     serious = [v for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
     assert not serious, f"axe on the {where}:\n" + "\n".join(
         f"  {v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:5]}" for v in serious
+    )
+
+
+def assert_no_axe_violations(page, where: str) -> None:
+    """axe-core with its full rule set: a finding of any impact (minor to critical) fails."""
+    axe = require("axe_playwright_python.sync_playwright", "accessibility checks")
+    found = axe.Axe().run(page).response["violations"]
+    assert not found, f"axe on the {where}:\n" + "\n".join(
+        f"  {v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:5]}" for v in found
     )
 
 
