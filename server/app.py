@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import tempfile
+import weakref
 from datetime import timedelta
 from pathlib import Path
 
@@ -109,13 +111,13 @@ def create_app(config: dict | None = None) -> Flask:
 
 def compile_languages(app: Flask, data_dir: Path) -> None:
     """Compile the shipped and the trust's catalogues for this app; say which trust catalogue was left out, and why."""
-    compiled = tempfile.TemporaryDirectory(prefix="wardpulse-catalogues-")  # removed with the app
-    catalogues = compile_catalogues(Path(compiled.name), data_dir / TRUST_FOLDER)
+    compiled = tempfile.mkdtemp(prefix="wardpulse-catalogues-")
+    weakref.finalize(app, shutil.rmtree, compiled, ignore_errors=True)  # removed with the app
+    catalogues = compile_catalogues(Path(compiled), data_dir / TRUST_FOLDER)
     for problem in catalogues.problems:
         logging.getLogger("wardpulse").error("wardpulse: %s", problem)
-    app.config["BABEL_TRANSLATION_DIRECTORIES"] = compiled.name
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = compiled
     app.extensions["wardpulse_languages"] = catalogues
-    app.extensions["wardpulse_catalogue_dir"] = compiled
 
 
 def proxy_hops(value: object) -> int:

@@ -29,6 +29,8 @@ TRUST_FOLDER = "translations"  # inside the data dir
 DRAFT, APPROVED, SOURCE = "draft", "approved", "source"
 _STATUS = re.compile(r'^"X-Review-Status:\s*([A-Za-z]+)', re.MULTILINE)
 _APPROVER = re.compile(r'^"X-Approved-By:\s*([^"\\]*)', re.MULTILINE)
+# Babel's reader quietly cuts an unterminated string ("Tak -> Ta): every string line is checked first.
+_STRING_LINE = re.compile(r'(#~\s*)?(msgctxt|msgid|msgid_plural|msgstr(\[\d+\])?)?\s*"(?:[^"\\]|\\.)*"\s*')
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,10 @@ def read_catalogue(path: Path) -> tuple[Catalog, str, str]:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ValueError(f"cannot be read as UTF-8 text ({exc})") from None
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#") and not _STRING_LINE.fullmatch(stripped):
+            raise ValueError(f"is not a valid .po file (line {number}: a string must be in double quotes, with \\\" inside)")
     try:
         catalogue = read_po(text.splitlines(keepends=True), abort_invalid=True)
     except (PoFileError, ValueError) as exc:
@@ -134,6 +140,7 @@ def compile_catalogues(out: Path, trust_dir: Path | None = None, shipped: Path =
             base = found[code][0]
             for message in catalogue:
                 if message.id and message.string:
+                    base.delete(message.id, message.context)  # setting over a message would keep its old words
                     base[message.id] = message
             catalogue = base
         found[code] = (catalogue, describe(code, status, approver, trust_override=True))

@@ -47,7 +47,7 @@ class SettingsForm(FlaskForm):
     kiosk_language = SelectField(_l("Language each new patient starts in"))
     kiosk_wording = SelectField(
         _l("Wording of the question"),
-        choices=[("standard", _l("Standard")), ("easy", _l("Easy read")), ("children", _l("Children's ward"))],
+        choices=[SelectChoice("standard", _l("Standard")), SelectChoice("easy", _l("Easy read")), SelectChoice("children", _l("Children's ward"))],
     )
     urgent_phrases = TextAreaField(_l("Urgent phrases, one per line"), validators=[Length(max=5000)])
     trend_volume = FloatField(_l("Expected ratings a day (blank: from the ward's history)"), validators=[Optional(), NumberRange(1, 5000)])
@@ -67,7 +67,7 @@ def settings(code, staff):
         trend_volume=record.get("trend_volume"),
         trend_p0=record.get("trend_p0") * 100 if record.get("trend_p0") else None,
     )
-    form.kiosk_language.choices = [(lang.tag, f"{lang.english_name} – {lang.name}") for lang in catalogues.languages]
+    form.kiosk_language.choices = [SelectChoice(lang.tag, f"{lang.english_name} – {lang.name}") for lang in catalogues.languages]
     error = None
     if form.validate_on_submit():
         phrases = form.urgent_phrases.data.splitlines()
