@@ -126,13 +126,22 @@ def assert_no_serious_axe_violations(page, where: str) -> None:
     )
 
 
-def assert_no_axe_violations(page, where: str) -> None:
-    """axe-core with its full rule set: a finding of any impact (minor to critical) fails."""
+def axe_violations(page, where: str) -> list[str]:
+    """axe-core with its full rule set: every rule switched on (experimental and AAA ones too); each
+    finding of any impact (minor to critical) as a line naming the rule and where it was found."""
     axe = require("axe_playwright_python.sync_playwright", "accessibility checks")
-    found = axe.Axe().run(page).response["violations"]
-    assert not found, f"axe on the {where}:\n" + "\n".join(
-        f"  {v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:5]}" for v in found
-    )
+    runner = axe.Axe()
+    page.evaluate(runner.axe_script)
+    rules = page.evaluate("axe.getRules().map(rule => rule.ruleId)")
+    options = {"resultTypes": ["violations"], "rules": {rule: {"enabled": True} for rule in rules}}
+    found = runner.run(page, options=options).response["violations"]
+    return [f"  {where}: {v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:5]}" for v in found]
+
+
+def assert_no_axe_violations(page, where: str) -> None:
+    """No axe finding at all on what the page shows now (see axe_violations)."""
+    found = axe_violations(page, where)
+    assert not found, "axe:\n" + "\n".join(found)
 
 
 def fetch(url: str) -> tuple[str, bytes]:
