@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_DIR ?= var/demo
 
-.PHONY: install demo test serve bench clean
+.PHONY: install demo test serve bench clean audio
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,3 +29,8 @@ serve: install
 
 clean:
 	rm -rf $(VENV) node_modules
+
+# The read-aloud clips, spoken by eSpeak NG from the shipped catalogues (needs: apt-get install espeak-ng opus-tools).
+# Committed, so a fresh clone speaks without them; run again after changing a catalogue.
+audio: install
+	$(BIN)/python -m server.speech

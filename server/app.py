@@ -80,7 +80,7 @@ def create_app(config: dict | None = None) -> Flask:
     def page_language():
         return {"html_lang": str(get_locale() or "en_GB").replace("_", "-")}
 
-    from server import auth, events, followup, fonts, manage, routes  # noqa: F401  (events registers the socket handlers)
+    from server import auth, events, followup, fonts, manage, routes, speech  # noqa: F401  (events registers the socket handlers)
 
     app.register_blueprint(routes.kiosk_pages)
     app.register_blueprint(routes.bp)
@@ -88,6 +88,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(followup.bp)
     app.register_blueprint(manage.bp)
     app.register_blueprint(fonts.bp)
+    app.register_blueprint(speech.bp)
     app.add_url_rule("/vendor/<path:filename>", endpoint="vendor", view_func=routes.vendor)
     csrf.exempt(routes.control)
 

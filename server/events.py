@@ -49,6 +49,18 @@ def kiosk_room(kiosk_id: str) -> str:
     return f"kiosk:{kiosk_id}"
 
 
+def ward_kiosks_room(ward: str) -> str:
+    """Every tablet and own phone of a ward: told when the ward's start language or wording changes."""
+    return f"kiosks:{ward}"
+
+
+def tell_kiosks_how_to_start(ward: str) -> None:
+    """Send a ward's connected kiosks its language and wording for each new patient."""
+    record = current_app.extensions["wardpulse"].registry.ward(ward)
+    start = ward_start(record, current_app.extensions["wardpulse_languages"])
+    socketio.emit(KIOSK_START, start, namespace=KIOSK_NAMESPACE, to=ward_kiosks_room(ward))
+
+
 def _refuse(refusal: ProtocolError) -> ConnectionRefusedError:
     # Socket.IO clients see the message as err.message and the dict as err.data.
     return ConnectionRefusedError(refusal.message, {"error": refusal.code, "message": refusal.message})
@@ -75,6 +87,7 @@ def kiosk_connect(auth=None):
     kiosk["clock_offset_ms"] = handshake_offset_ms(auth.get("device_time"), now_utc())
     session["kiosk"] = kiosk  # per-connection copy, never sent back as a cookie
     join_room(kiosk_room(kiosk["id"]))
+    join_room(ward_kiosks_room(kiosk["ward"]))
     wards.kiosk_connected(kiosk["id"], +1)
     if kiosk.get("channel") != OWN_DEVICE:
         wards.kiosk_report(kiosk["id"], dict(auth, clock_offset_ms=kiosk["clock_offset_ms"]))

@@ -15,12 +15,14 @@ from server.languages import Catalogues, Language
 from shared.fft import ANSWERS
 
 WORDINGS = ("standard", "easy", "children")
-ENGLISH_LANGUAGE = "Language"  # kept in every language's button, so anyone can find the way back
+# Kept in English beside each language's own word, so anyone can find the way back (and staff can help).
+ENGLISH_LANGUAGE = "Language"
+ENGLISH_LISTEN = "Listen"
 
 
 def _words() -> dict:
     """The page's words in the current locale."""
-    language = _("Language")
+    language, listen = _("Language"), _("Listen")
     return {
         "title": _("Tell us about your experience"),
         "anonymous": _("Anonymous feedback"),
@@ -28,6 +30,8 @@ def _words() -> dict:
         "choose_language": _("Choose your language"),
         "close": _("Close"),
         "text_size": _("Text size"),
+        "listen": listen if listen == ENGLISH_LISTEN else f"{listen} · {ENGLISH_LISTEN}",
+        "no_voice": _("No voice for this language"),
         "easy_read": _("Easy read"),
         "next_person": _("Next person…"),
         "question": {
@@ -89,12 +93,14 @@ def ward_start(record: dict | None, catalogues: Catalogues) -> dict:
     return {"lang": language.tag, "wording": wording}
 
 
-def page_context(catalogues: Catalogues, start: dict) -> dict:
-    """What kiosk.html needs for its languages: the list, every language's words, and where to start."""
+def page_context(catalogues: Catalogues, start: dict, audio: list[str] = ()) -> dict:
+    """What kiosk.html needs for its languages: the list, every language's words, and where to start.
+
+    `audio`: the tags the ward server has read-aloud clips for."""
     words = all_words(catalogues)
     first = catalogues.by_tag(start["lang"]) or catalogues.languages[0]
     return {
-        "languages": [lang.public() for lang in catalogues.languages],
+        "languages": [dict(lang.public(), audio=lang.tag in audio) for lang in catalogues.languages],
         "all_words": words,
         "start": start,
         "words": words[first.tag],

@@ -12,6 +12,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from server.alerts import DEFAULT_URGENT_PHRASES
 from server.auth import end_sessions, hash_password, requires, viewer_of
+from server.events import tell_kiosks_how_to_start
 from server.qr import qr_svg
 from server.kiosk_words import ward_start
 from server.routes import answers_for_page, kiosk_config, kiosk_languages
@@ -80,6 +81,7 @@ def settings(code, staff):
         )
         if error is None:
             wards().settings_changed(record["code"])
+            tell_kiosks_how_to_start(record["code"])
             flash(_("Settings saved."))
             return redirect(url_for("manage.settings", code=record["code"]))
     return render_template(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+from pathlib import Path
 
 from flask import (
     Blueprint,
@@ -18,7 +19,7 @@ from flask import (
 from flask_babel import gettext as _
 
 import kiosk
-from server import fonts, spc
+from server import fonts, speech, spc
 from server.admin import run_command
 from server.kiosk_words import page_context, ward_start
 from server.auth import close_screens_of, ward_for_viewer
@@ -78,13 +79,16 @@ def kiosk_config() -> dict:
         "start_event": protocol.KIOSK_START,
         "start_key": "wardpulse.kiosk.start",
         "text_sizes": [100, 125, 150, 175, 200],
+        "audio_url": url_for("speech.clip", tag="TAG", clip="CLIP"),
+        "hold_ms": 600,  # pressing an answer this long reads it out instead of choosing it
     }
 
 
 def kiosk_languages(ward: dict | None = None) -> dict:
     """The kiosk page's languages and words, starting in the ward's language (a tablet learns its ward on connecting)."""
     catalogues = current_app.extensions["wardpulse_languages"]
-    return dict(page_context(catalogues, ward_start(ward, catalogues)), font_stylesheets=fonts.stylesheets())
+    audio = speech.languages_with_audio(Path(current_app.config["DATA_DIR"]), catalogues)
+    return dict(page_context(catalogues, ward_start(ward, catalogues), audio), font_stylesheets=fonts.stylesheets())
 
 
 @kiosk_pages.get("/sw.js")

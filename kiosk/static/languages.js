@@ -47,6 +47,7 @@
   }
 
   var start = wardStart();
+  var listeners = [];
   var state = { lang: start.lang, wording: start.wording, size: sizes[0] };
 
   /** The words for a data-word key in the current language and wording, or null. */
@@ -93,6 +94,9 @@
     if (easyButton) {
       easyButton.setAttribute("aria-pressed", state.wording === "easy" ? "true" : "false");
     }
+    listeners.forEach(function (listener) {
+      listener(state);
+    });
     Array.prototype.forEach.call(document.querySelectorAll(".language-choice"), function (choice) {
       if (choice.dataset.lang === state.lang) {
         choice.setAttribute("aria-current", "true");
@@ -147,6 +151,7 @@
   }
 
   window.WardPulseChoices = {
+    page: { config: config, languages: setup, words: words },
     /** The language the patient is reading now, as its tag (sent with each rating). */
     lang: function () {
       return state.lang;
@@ -154,13 +159,22 @@
     easy: function () {
       return state.wording === "easy";
     },
+    wording: function () {
+      return state.wording;
+    },
+    /** Call `listener(state)` after every change of language, wording or size, and at each reset. */
+    onChange: function (listener) {
+      listeners.push(listener);
+      listener(state);
+    },
     /** The next patient starts afresh: the ward's language and wording, normal text. */
     reset: function () {
       if (dialog && dialog.open) {
         dialog.close();
       }
-      state = { lang: start.lang, wording: start.wording, size: sizes[0] };
+      state = { lang: start.lang, wording: start.wording, size: sizes[0], reset: true };
       apply();
+      delete state.reset;
     },
     /** The ward's start, from the server; kept for reloads without it. */
     setStart: function (fresh) {

@@ -10,7 +10,7 @@
  */
 "use strict";
 
-var VERSION = "wardpulse-kiosk-v3";
+var VERSION = "wardpulse-kiosk-v4";
 // A flaky ward network can leave a request hanging; after this long the kept copy is used.
 var NETWORK_TIMEOUT_MS = 4000;
 
@@ -21,14 +21,16 @@ var KEPT = [
   PAGE,
   PAGE_WITHOUT_SLASH,
   new URL("static/languages.js", PAGE).href,
+  new URL("static/listen.js", PAGE).href,
   new URL("static/kiosk.js", PAGE).href,
   new URL("static/kiosk.css", PAGE).href,
   new URL("../vendor/socket.io.min.js", PAGE).href,
 ];
-// The fonts for scripts a tablet may lack (Urdu Nastaliq, Gurmukhi...): the server lists them at
-// FONT_LIST; all are kept, since a patient may pick any language while the server is down.
-var FONT_LIST = new URL("../fonts/kiosk.json", PAGE).href;
+// The fonts for scripts a tablet may lack (Urdu Nastaliq, Gurmukhi...) and the read-aloud clips:
+// the server lists them; all are kept, since a patient may pick any language while the server is down.
 var FONTS = new URL("../fonts/", PAGE).href;
+var AUDIO = new URL("audio/", PAGE).href;
+var LISTS = [FONTS + "kiosk.json", AUDIO + "kiosk.json"];
 
 self.addEventListener("install", function (event) {
   event.waitUntil(
@@ -43,8 +45,8 @@ self.addEventListener("install", function (event) {
             })
           );
         };
-        return keep(KEPT).then(function () {
-          return fetch(FONT_LIST, { cache: "reload" })
+        var keepListed = function (listUrl) {
+          return fetch(listUrl, { cache: "reload" })
             .then(function (response) {
               return response.json();
             })
@@ -55,6 +57,9 @@ self.addEventListener("install", function (event) {
                 })
               );
             });
+        };
+        return keep(KEPT).then(function () {
+          return Promise.all(LISTS.map(keepListed));
         });
       })
       .then(function () {
@@ -97,7 +102,7 @@ function keptKey(request) {
   if (request.mode === "navigate" && (bare === PAGE || bare === PAGE_WITHOUT_SLASH)) {
     return PAGE; // whatever the query string: the page is the same
   }
-  if (url.search === "" && (KEPT.indexOf(bare) !== -1 || bare.indexOf(FONTS) === 0)) {
+  if (url.search === "" && (KEPT.indexOf(bare) !== -1 || bare.indexOf(FONTS) === 0 || bare.indexOf(AUDIO) === 0)) {
     return bare;
   }
   return null;

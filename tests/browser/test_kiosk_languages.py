@@ -71,7 +71,7 @@ def test_urdu_patient_answers_right_to_left_and_the_ward_screen_marks_the_commen
     very_good = tablet.get_by_role("button", name="بہت اچھا", exact=True).bounding_box()
     good = tablet.get_by_role("button", name="اچھا", exact=True).bounding_box()
     assert very_good["x"] > good["x"]
-    assert tablet.locator("#easy-read-button").bounding_box()["x"] < good["x"] + 40
+    assert tablet.locator("#listen-button").bounding_box()["x"] < good["x"] + 40
     shot(tablet, "kiosk-urdu-question")
 
     tablet.get_by_role("button", name="بہت برا", exact=True).click()
@@ -206,7 +206,7 @@ def test_keyboard_alone_completes_a_rating_with_a_visible_focus_ring(live_server
     enroll(page, live_server.add_kiosk())
     # Each screen puts focus on its question: one Tab reaches the first answer, Shift+Tab the patient's buttons.
     page.keyboard.press("Shift+Tab")
-    assert page.evaluate("document.activeElement.id") == "easy-read-button"
+    assert page.evaluate("document.activeElement.id") == "listen-button"
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.dataset.score") == "very_good"
     ring = page.evaluate("getComputedStyle(document.activeElement).boxShadow")
@@ -236,3 +236,47 @@ def test_touch_targets_are_at_least_44_px(live_server, page):
               .map(([name, box]) => `${name}: ${Math.round(box.width)}x${Math.round(box.height)}`)"""
     )
     assert not small, small
+
+
+def test_listen_reads_the_urdu_question_aloud_with_the_server_stopped(live_server, pages):
+    from test_kiosk_offline import wait_for_offline_copy
+
+    tablet = pages.new(viewport=TABLET_PORTRAIT)
+    enroll(tablet, live_server.add_kiosk())
+    wait_for_offline_copy(tablet)
+    wait_for(tablet, "caches.match('/kiosk/audio/ur/question-standard').then(Boolean)")
+    live_server.stop()
+    wait_for(tablet, "document.body.dataset.connection === 'offline'")
+    pick(tablet, "اردو")
+    listen = tablet.get_by_role("button", name="Listen")
+    expect(listen).to_have_attribute("data-voice", "yes")
+    listen.click()
+    expect(tablet.locator("body")).to_have_attribute("data-said", "question-standard", timeout=10_000)
+    # Then each answer in turn, from the service worker's copy.
+    expect(tablet.locator("body")).to_have_attribute("data-said", "answer-standard-very_good", timeout=15_000)
+
+
+def test_press_and_hold_reads_an_answer_without_choosing_it(live_server, pages):
+    tablet = pages.new(viewport=TABLET_PORTRAIT, touch=True)
+    enroll(tablet, live_server.add_kiosk())
+    pick(tablet, "Polski")
+    very_poor = tablet.get_by_role("button", name="Bardzo źle", exact=True)
+    box = very_poor.bounding_box()
+    tablet.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    tablet.mouse.down()
+    expect(tablet.locator("body")).to_have_attribute("data-said", "answer-standard-very_poor", timeout=5_000)
+    tablet.mouse.up()
+    expect(tablet.locator("body")).to_have_attribute("data-screen", "question")  # heard, not chosen
+    very_poor.click()  # a plain tap still chooses it
+    expect(tablet.locator("body")).to_have_attribute("data-screen", "comment")
+
+
+def test_somali_has_no_voice_and_says_so_on_the_button(live_server, page):
+    enroll(page, live_server.add_kiosk())
+    pick(page, "Soomaali")
+    listen = page.get_by_role("button", name="Listen")
+    expect(listen).to_have_attribute("data-voice", "none")
+    expect(listen).to_have_attribute("aria-disabled", "true")
+    expect(listen).to_contain_text("Luqaddan cod looma hayo")
+    listen.dispatch_event("click")  # pressed anyway
+    assert page.locator("body").get_attribute("data-said") is None  # nothing spoken, least of all English

@@ -54,9 +54,8 @@ def test_trust_catalogue_wins_and_a_broken_one_is_reported_with_the_shipped_word
 
 def test_kiosk_learns_its_wards_language_and_ratings_keep_theirs(live_server):
     kiosk = live_server.add_kiosk()
-    client, starts = connect_kiosk(live_server.url, kiosk["token"])
-    client.disconnect()
-    assert starts == [{"lang": "en-GB", "wording": "standard"}]
+    connected, told = connect_kiosk(live_server.url, kiosk["token"])
+    assert told == [{"lang": "en-GB", "wording": "standard"}]
 
     live_server.add_staff("sister", role="sister")
     with requests.Session() as http:
@@ -75,6 +74,10 @@ def test_kiosk_learns_its_wards_language_and_ratings_keep_theirs(live_server):
             timeout=10,
         )
         assert "Not a valid choice" in refused.text
+    # A tablet that stays connected for days hears of the change at once.
+    wait_until(lambda: len(told) == 2, what="the new start language on the connected tablet")
+    connected.disconnect()
+    assert told[1] == {"lang": "ur", "wording": "children"}
 
     screen = Screen(live_server.url, {}, cookie=staff_cookie(live_server.url, "sister")).connect()
     client, starts = connect_kiosk(live_server.url, kiosk["token"])
