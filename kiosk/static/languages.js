@@ -150,6 +150,25 @@
     });
   }
 
+  // A patient who changed something on the question screen and walked away without answering: the
+  // next one starts afresh too (once someone answers, kiosk.js resets after the thank-you or its own idle).
+  var idleTimer = null;
+  function armIdle() {
+    window.clearTimeout(idleTimer);
+    var changed = state.lang !== start.lang || state.wording !== start.wording || state.size !== sizes[0];
+    if (changed && typeof config.idle_seconds === "number") {
+      idleTimer = window.setTimeout(function () {
+        if (document.body.dataset.screen === "question") {
+          window.WardPulseChoices.reset();
+        }
+      }, config.idle_seconds * 1000);
+    }
+  }
+  ["pointerdown", "keydown"].forEach(function (type) {
+    document.addEventListener(type, armIdle, { capture: true, passive: true });
+  });
+  listeners.push(armIdle);
+
   window.WardPulseChoices = {
     page: { config: config, languages: setup, words: words },
     /** The language the patient is reading now, as its tag (sent with each rating). */

@@ -47,6 +47,9 @@ def shot(page, name: str) -> None:
 def test_every_language_translates_the_question_and_keeps_the_way_back(live_server, page):
     enroll(page, live_server.add_kiosk())
     english_answers = page.locator(".answer-label").all_inner_texts()
+    page.get_by_role("button", name="Language").click()
+    shot(page, "kiosk-language-list")
+    page.keyboard.press("Escape")
     for tag, name in LANGUAGES.items():
         pick(page, name)
         expect(page.locator("html")).to_have_attribute("lang", tag)
@@ -100,6 +103,7 @@ def test_ward_sets_the_language_each_new_patient_starts_in(live_server, pages):
     sister.goto(live_server.url + "/ward/7B/settings")
     expect(sister.locator("tr[data-lang=pl] .review-status")).to_contain_text("Draft")
     sister.get_by_label("Language each new patient starts in").select_option("pl")
+    sister.get_by_label("Wording of the question").select_option("children")
     sister.get_by_role("button", name="Save settings").click()
     expect(sister.get_by_text("Settings saved.")).to_be_visible()
 
@@ -108,12 +112,25 @@ def test_ward_sets_the_language_each_new_patient_starts_in(live_server, pages):
     enroll(tablet, live_server.add_kiosk())
     expect(tablet.locator("html")).to_have_attribute("lang", "pl")
     expect(tablet.get_by_role("button", name="Język · Language")).to_be_visible()
+    expect(tablet.get_by_role("heading", name="Jak ci było na oddziale?")).to_be_visible()  # the children's wording
     pick(tablet, "Español")
+    expect(tablet.get_by_role("heading", name="¿Qué tal tu tiempo en la planta?")).to_be_visible()
     tablet.get_by_role("button", name="Muy buena", exact=True).click()
     tablet.get_by_role("button", name="Omitir", exact=True).click()
     tablet.get_by_role("button", name="No", exact=True).click()
     expect(tablet.locator("html")).to_have_attribute("lang", "pl", timeout=10_000)
+    expect(tablet.get_by_role("heading", name="Jak ci było na oddziale?")).to_be_visible()
     assert [r["lang"] for r in outbox(tablet)] in ([], ["es"])
+
+
+def test_a_language_chosen_by_someone_who_walked_away_is_undone_for_the_next_patient(live_server, page):
+    with_short_timers(page, idle_seconds=1)
+    enroll(page, live_server.add_kiosk())
+    pick(page, "Română")
+    page.get_by_role("button", name="Mărimea textului").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en-GB", timeout=5_000)
+    expect(page.locator("html")).to_have_attribute("data-text-size", "100")
+    expect(page.get_by_role("heading", name=ENGLISH_QUESTION)).to_be_visible()
 
 
 def no_sideways_scroll_or_clipping(page, where: str) -> None:
