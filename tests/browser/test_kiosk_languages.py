@@ -65,7 +65,7 @@ def test_every_language_translates_the_question_and_keeps_the_way_back(live_serv
 
 def test_urdu_patient_answers_right_to_left_and_the_ward_screen_marks_the_comment_urdu(live_server, pages):
     tablet = pages.new(viewport=TABLET_PORTRAIT)
-    with_short_timers(tablet, thank_you_seconds=1)
+    with_short_timers(tablet, idle_seconds=30, thank_you_seconds=1)
     enroll(tablet, live_server.add_kiosk())
     pick(tablet, "اردو")
     expect(tablet.locator("html")).to_have_attribute("dir", "rtl")
@@ -108,7 +108,7 @@ def test_ward_sets_the_language_each_new_patient_starts_in(live_server, pages):
     expect(sister.get_by_text("Settings saved.")).to_be_visible()
 
     tablet = pages.new()
-    with_short_timers(tablet, thank_you_seconds=1)
+    with_short_timers(tablet, idle_seconds=30, thank_you_seconds=1)
     enroll(tablet, live_server.add_kiosk())
     expect(tablet.locator("html")).to_have_attribute("lang", "pl")
     expect(tablet.get_by_role("button", name="Język · Language")).to_be_visible()
@@ -182,7 +182,7 @@ def test_own_phone_at_320_px_and_200_percent_does_not_scroll_sideways(live_serve
 
 
 def test_easy_read_asks_before_the_optional_steps(live_server, page):
-    with_short_timers(page, thank_you_seconds=1)
+    with_short_timers(page, idle_seconds=30, thank_you_seconds=1)
     enroll(page, live_server.add_kiosk())
     page.get_by_role("button", name="Easy read").click()
     expect(page.get_by_role("button", name="Easy read")).to_have_attribute("aria-pressed", "true")
