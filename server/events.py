@@ -56,7 +56,7 @@ def ward_kiosks_room(ward: str) -> str:
 
 def tell_kiosks_how_to_start(ward: str) -> None:
     """Send a ward's connected kiosks its language and wording for each new patient."""
-    record = current_app.extensions["wardpulse"].registry.ward(ward)
+    record = current_app.extensions["wardpulse"].registry.kiosk_start(ward)
     start = ward_start(record, current_app.extensions["wardpulse_languages"])
     socketio.emit(KIOSK_START, start, namespace=KIOSK_NAMESPACE, to=ward_kiosks_room(ward))
 
@@ -91,8 +91,6 @@ def kiosk_connect(auth=None):
     wards.kiosk_connected(kiosk["id"], +1)
     if kiosk.get("channel") != OWN_DEVICE:
         wards.kiosk_report(kiosk["id"], dict(auth, clock_offset_ms=kiosk["clock_offset_ms"]))
-    # The ward's language and wording for each new patient; the tablet keeps them for offline reloads.
-    emit(KIOSK_START, ward_start(wards.registry.ward(kiosk["ward"]), current_app.extensions["wardpulse_languages"]))
 
 
 @socketio.on("disconnect", namespace=KIOSK_NAMESPACE)
@@ -113,8 +111,11 @@ def kiosk_status(payload=None):
 
 @socketio.on(CLOCK, namespace=KIOSK_NAMESPACE)
 def kiosk_clock(*_payload):
-    """A tablet times this request to learn the server's clock; the ack carries it."""
-    return {"server_time": iso_utc(now_utc())}
+    """A tablet times this request to learn the server's clock; the ack carries it, and the ward's
+    language and wording for each new patient (`start`), which the tablet keeps for offline reloads."""
+    wards = current_app.extensions["wardpulse"]
+    start = ward_start(wards.registry.kiosk_start(session["kiosk"]["ward"]), current_app.extensions["wardpulse_languages"])
+    return {"start": start, "server_time": iso_utc(now_utc())}
 
 
 @socketio.on(RATING, namespace=KIOSK_NAMESPACE)

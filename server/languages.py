@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
@@ -35,16 +36,36 @@ _STRING_LINE = re.compile(r'(#~\s*)?(msgctxt|msgid|msgid_plural|msgstr(\[\d+\])?
 
 @dataclass(frozen=True)
 class Language:
-    """One language the kiosk offers."""
+    """One language the kiosk offers. Its names and direction come from Babel's locale data, read
+    when first asked for: loading it for every language costs a fifth of a second, which a server
+    restarting after a crash should not wait for."""
 
     code: str  # Babel's identifier, also the catalogue folder: zh_Hans
-    tag: str  # the BCP 47 tag for <html lang> and ratings: zh-Hans
-    name: str  # in its own script: 中文 (简体)
-    english_name: str
-    rtl: bool
     status: str  # DRAFT, APPROVED, or SOURCE for English
     approved_by: str = ""
     trust_override: bool = False
+
+    @property
+    def tag(self) -> str:
+        """The BCP 47 tag for <html lang> and ratings: zh-Hans."""
+        return tag_of(self.code)
+
+    @cached_property
+    def _locale(self) -> Locale:
+        return Locale.parse(self.code)
+
+    @cached_property
+    def name(self) -> str:
+        """In its own script: 中文 (简体)."""
+        return _own_name(self._locale) or self.code
+
+    @cached_property
+    def english_name(self) -> str:
+        return self._locale.get_display_name("en") or self.code
+
+    @cached_property
+    def rtl(self) -> bool:
+        return self._locale.character_order == "right-to-left"
 
     def public(self) -> dict:
         """What the kiosk page needs to offer and switch to this language."""
@@ -69,18 +90,9 @@ def tag_of(code: str) -> str:
 
 
 def describe(code: str, status: str, approved_by: str = "", trust_override: bool = False) -> Language:
-    """A language from Babel's locale data: its own name, English name and writing direction."""
-    locale = Locale.parse(code)
-    return Language(
-        code=code,
-        tag=tag_of(code),
-        name=_own_name(locale) or code,
-        english_name=locale.get_display_name("en") or code,
-        rtl=locale.character_order == "right-to-left",
-        status=status,
-        approved_by=approved_by,
-        trust_override=trust_override,
-    )
+    """A language Babel knows (ValueError if it does not)."""
+    Locale.parse(code)  # the identifier only: the locale data itself is read when a name is first needed
+    return Language(code=code, status=status, approved_by=approved_by, trust_override=trust_override)
 
 
 def _own_name(locale: Locale) -> str:
@@ -149,5 +161,6 @@ def compile_catalogues(out: Path, trust_dir: Path | None = None, shipped: Path =
         target.mkdir(parents=True, exist_ok=True)
         with open(target / f"{DOMAIN}.mo", "wb") as mo:
             write_mo(mo, catalogue)
-    languages = [describe(ENGLISH, SOURCE)] + sorted((lang for _c, lang in found.values()), key=lambda lang: lang.english_name)
+    # Sorted by code, not by name: names would load every locale's data at start.
+    languages = [describe(ENGLISH, SOURCE)] + sorted((lang for _c, lang in found.values()), key=lambda lang: lang.code)
     return Catalogues(tuple(languages), tuple(problems))

@@ -510,6 +510,15 @@ class Registry:
     def add_display(self, ward: str, label: str | None = None) -> dict:
         return self._add_device("displays", "d-", ward, label)
 
+    def kiosk_start(self, code: str) -> dict:
+        """A ward's kiosk language and wording as set, read in place: every tablet asks as it connects,
+        and a TinyDB query would copy the whole registry each time (a sixth off the kill -9 soak's throughput)."""
+        data = self._db.storage.current() or {}
+        for ward in (data.get("wards") or {}).values():
+            if ward.get("code") == code.upper():
+                return {"kiosk_language": ward.get("kiosk_language"), "kiosk_wording": ward.get("kiosk_wording")}
+        return {}
+
     def device_by_token(self, table: str, token: str) -> dict | None:
         """The kiosk or display holding this token, from an index rebuilt only after a write:
         a TinyDB query would copy the whole registry on every connect."""

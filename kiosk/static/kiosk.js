@@ -341,6 +341,9 @@
       if (!err && ack && ack.server_time) {
         readServerClock(ack.server_time, sent, performance.now());
       }
+      if (!err && ack && ack.start) {
+        choices.setStart(ack.start); // the ward's language and wording for each new patient
+      }
       if (typeof then === "function") {
         then();
       }

@@ -9,7 +9,7 @@ import requests
 import socketio
 
 from kiosk.client import make_rating
-from shared.protocol import KIOSK_NAMESPACE, KIOSK_START, RATING
+from shared.protocol import CLOCK, KIOSK_NAMESPACE, KIOSK_START, RATING
 from support import STAFF_PASSWORD, Screen, csrf_token_in, staff_cookie, try_sign_in, wait_until
 
 
@@ -19,11 +19,12 @@ def kiosk_words(url: str) -> dict:
 
 
 def connect_kiosk(url: str, token: str) -> tuple[socketio.Client, list]:
+    """A kiosk that asks the server's clock as it connects (as the page does); its ack says how to start."""
     starts: list = []
     client = socketio.Client(reconnection=False)
     client.on(KIOSK_START, starts.append, namespace=KIOSK_NAMESPACE)
     client.connect(url, namespaces=[KIOSK_NAMESPACE], auth={"token": token}, transports=["websocket"], wait_timeout=5)
-    wait_until(lambda: starts, what="the ward's start language")
+    starts.append(client.call(CLOCK, {}, namespace=KIOSK_NAMESPACE, timeout=10)["start"])
     return client, starts
 
 
