@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_DIR ?= var/demo
 
-.PHONY: install demo test lint serve bench study-grid clean
+.PHONY: install demo test lint serve bench study-grid clean audio
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,3 +37,8 @@ study-grid: install
 
 clean:
 	rm -rf $(VENV) node_modules
+
+# The read-aloud clips, spoken by eSpeak NG from the shipped catalogues (needs: apt-get install espeak-ng opus-tools).
+# Committed, so a fresh clone speaks without them; run again after changing a catalogue.
+audio: install
+	$(BIN)/python -m server.tools.audio

@@ -25,7 +25,8 @@ SNAPSHOT = "snapshot"  # server -> a staff screen, on every (re)connect
 ALERT = "alert"  # server -> staff screens
 STATUS = "status"  # server -> staff screens: storage health and similar banners
 KIOSK_STATUS = "kiosk_status"  # kiosk -> server: {"waiting", "clock_offset_ms"?, "refused"?: [...]}
-CLOCK = "clock"  # kiosk -> server (acked): {} -> {"server_time"}; the kiosk measures its clock against it
+KIOSK_START = "kiosk_start"  # server -> a ward's kiosks when its sister changes it: {"lang", "wording"} for each new patient
+CLOCK = "clock"  # kiosk -> server (acked): {} -> {"server_time", "start": the ward's KIOSK_START}; the kiosk measures its clock against it
 ACKNOWLEDGE_ALERT = "acknowledge_alert"  # staff screen -> server (acked): {"id"}
 RESOLVE_ALERT = "resolve_alert"  # staff screen -> server (acked): {"id", "action", "public_note"?}
 

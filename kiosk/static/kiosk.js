@@ -30,6 +30,8 @@
 
   var config = readJson("wardpulse-config");
   var text = readJson("wardpulse-text");
+  // The patient's language and wording (languages.js); a page without it is English, standard wording.
+  var choices = window.WardPulseChoices || { lang: function () { return null; }, easy: function () { return false; }, reset: function () {}, setStart: function () {} };
 
   var ACK_TIMEOUT_MS = 10000;
   var RETRY_MS = 4000;
@@ -246,6 +248,9 @@
     if (typeof r.comment === "string" && r.comment) {
       out.comment = r.comment;
     }
+    if (typeof r.lang === "string" && r.lang) {
+      out.lang = r.lang;
+    }
     if (r.follow_up && typeof r.follow_up === "object") {
       out.follow_up = r.follow_up.location ? { location: String(r.follow_up.location) } : {};
     }
@@ -335,6 +340,9 @@
     socket.timeout(ACK_TIMEOUT_MS).emit(config.clock_event, {}, function (err, ack) {
       if (!err && ack && ack.server_time) {
         readServerClock(ack.server_time, sent, performance.now());
+      }
+      if (!err && ack && ack.start) {
+        choices.setStart(ack.start); // the ward's language and wording for each new patient
       }
       if (typeof then === "function") {
         then();
@@ -536,13 +544,22 @@
   // buttons call advance(). A step may add fields to the rating.
   var steps = [
     {
+      // Easy read asks first whether the patient wants to say more; the other steps follow only on "yes".
+      screen: "more",
+      when: function () {
+        return choices.easy();
+      },
+    },
+    {
       screen: "comment",
+      when: wantsMore,
       enter: function () {
         commentBox.value = "";
       },
     },
     {
       screen: "follow-up",
+      when: wantsMore,
     },
     {
       screen: "where",
@@ -555,6 +572,10 @@
     },
   ];
 
+  function wantsMore(rating) {
+    return !choices.easy() || !!rating._more;
+  }
+
   var session = null; // {rating, index, finished}
   var idleTimer = null;
   var thanksTimer = null;
@@ -563,6 +584,10 @@
 
   function startSession(score) {
     var rating = Object.assign({ id: newUuid(), score: score }, tapTimes());
+    var lang = choices.lang();
+    if (lang) {
+      rating.lang = lang;
+    }
     session = { rating: rating, index: -1, finished: false };
     advance();
   }
@@ -650,6 +675,9 @@
     }
     commentBox.value = "";
     locationBox.value = "";
+    if (rest || !own) {
+      choices.reset(); // the next patient starts in the ward's language, normal text
+    }
     setResting(rest && !own && PAUSE_SECONDS > 0);
     show("question");
   }
@@ -715,6 +743,9 @@
     var comment = cleanText(commentBox.value, config.max_comment);
     if (comment) {
       session.rating.comment = comment;
+      if (choices.lang()) {
+        session.rating.lang = choices.lang(); // the language the comment was written in
+      }
     } else {
       delete session.rating.comment;
     }
@@ -729,6 +760,19 @@
     delete session.rating.comment;
     commentBox.value = "";
     advance();
+  });
+
+  document.getElementById("more-yes").addEventListener("click", function () {
+    if (session) {
+      session.rating._more = true;
+      advance();
+    }
+  });
+
+  document.getElementById("more-no").addEventListener("click", function () {
+    if (session) {
+      advance();
+    }
   });
 
   document.getElementById("follow-up-yes").addEventListener("click", function () {
@@ -895,6 +939,11 @@
       callback(Object.assign(fields, auth));
     };
     socket = window.io(config.namespace, { auth: handshake });
+    if (config.start_event) {
+      socket.on(config.start_event, function (start) {
+        choices.setStart(start);
+      });
+    }
     socket.on("connect", function () {
       reported = null;
       reconnectDelay = RECONNECT_MIN_MS;

@@ -10,7 +10,7 @@
  */
 "use strict";
 
-var VERSION = "wardpulse-kiosk-v1";
+var VERSION = "wardpulse-kiosk-v4";
 // A flaky ward network can leave a request hanging; after this long the kept copy is used.
 var NETWORK_TIMEOUT_MS = 4000;
 
@@ -20,10 +20,17 @@ var PAGE_WITHOUT_SLASH = PAGE.replace(/\/$/, "");
 var KEPT = [
   PAGE,
   PAGE_WITHOUT_SLASH,
+  new URL("static/languages.js", PAGE).href,
+  new URL("static/listen.js", PAGE).href,
   new URL("static/kiosk.js", PAGE).href,
   new URL("static/kiosk.css", PAGE).href,
   new URL("../vendor/socket.io.min.js", PAGE).href,
 ];
+// The fonts for scripts a tablet may lack (Urdu Nastaliq, Gurmukhi...) and the read-aloud clips:
+// the server lists them; all are kept, since a patient may pick any language while the server is down.
+var FONTS = new URL("../fonts/", PAGE).href;
+var AUDIO = new URL("audio/", PAGE).href;
+var LISTS = [FONTS + "kiosk.json", AUDIO + "kiosk.json"];
 
 self.addEventListener("install", function (event) {
   event.waitUntil(
@@ -31,11 +38,29 @@ self.addEventListener("install", function (event) {
       .open(VERSION)
       .then(function (cache) {
         // cache: "reload" skips the HTTP cache, so the copy is what the server serves now.
-        return cache.addAll(
-          KEPT.map(function (url) {
-            return new Request(url, { cache: "reload", credentials: "same-origin" });
-          })
-        );
+        var keep = function (urls) {
+          return cache.addAll(
+            urls.map(function (url) {
+              return new Request(url, { cache: "reload", credentials: "same-origin" });
+            })
+          );
+        };
+        var keepListed = function (listUrl) {
+          return fetch(listUrl, { cache: "reload" })
+            .then(function (response) {
+              return response.json();
+            })
+            .then(function (list) {
+              return keep(
+                list.files.map(function (path) {
+                  return new URL(path, PAGE).href;
+                })
+              );
+            });
+        };
+        return keep(KEPT).then(function () {
+          return Promise.all(LISTS.map(keepListed));
+        });
       })
       .then(function () {
         return self.skipWaiting();
@@ -77,7 +102,7 @@ function keptKey(request) {
   if (request.mode === "navigate" && (bare === PAGE || bare === PAGE_WITHOUT_SLASH)) {
     return PAGE; // whatever the query string: the page is the same
   }
-  if (url.search === "" && KEPT.indexOf(bare) !== -1) {
+  if (url.search === "" && (KEPT.indexOf(bare) !== -1 || bare.indexOf(FONTS) === 0 || bare.indexOf(AUDIO) === 0)) {
     return bare;
   }
   return null;

@@ -89,6 +89,13 @@ class Registry:
             self._table("wards").update(settings, Query().code == code)
         return self.ward(code)
 
+    def set_kiosk_start(self, code: str, language: str, wording: str) -> dict:
+        """The language tag and wording (standard, easy, children) a ward's kiosks start each patient in."""
+        code = self._require_ward(code)
+        with self._lock:
+            self._table("wards").update({"kiosk_language": language, "kiosk_wording": wording}, Query().code == code)
+        return self.ward(code)
+
     def ward(self, code: str) -> dict | None:
         return self._table("wards").get(Query().code == code.upper())
 
@@ -123,6 +130,15 @@ class Registry:
 
     def add_display(self, ward: str, label: str | None = None) -> dict:
         return self._add_device("displays", "d-", ward, label)
+
+    def kiosk_start(self, code: str) -> dict:
+        """A ward's kiosk language and wording as set, read in place: every tablet asks as it connects,
+        and a TinyDB query would copy the whole registry each time (a sixth off the kill -9 soak's throughput)."""
+        data = self._db.storage.current() or {}
+        for ward in (data.get("wards") or {}).values():
+            if ward.get("code") == code.upper():
+                return {"kiosk_language": ward.get("kiosk_language"), "kiosk_wording": ward.get("kiosk_wording")}
+        return {}
 
     def device_by_token(self, table: str, token: str) -> dict | None:
         """The kiosk or display holding this token, from an index rebuilt only after a write:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import shutil
+import tempfile
+import weakref
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,8 +18,9 @@ from werkzeug.routing import Map
 from server.store.atomic import load_secret
 from server.ward.picture import WARD_TIMEZONE
 from server.ward.service import WardService
-from server.web import auth, events, followup, headers, manage, routes
-from server.web.extensions import WARD_SERVICE, babel, csrf, socketio
+from server.web import auth, events, followup, fonts, headers, manage, routes, speech
+from server.web.extensions import CATALOGUES, WARD_SERVICE, babel, csrf, socketio
+from server.web.languages import TRUST_FOLDER, compile_catalogues
 from server.web.links import link
 from shared.protocol import MAX_PAYLOAD_BYTES
 
@@ -36,6 +41,7 @@ def create_app(config: dict | None = None) -> Flask:
         CONTROL_TOKEN=None,  # admin commands from the CLI of a running server (set by `serve`)
         TRUSTED_PROXIES=0,  # proxy hops in front (nginx: 1) whose X-Forwarded-* headers are believed
         VENDOR_DIR=str(PROJECT_ROOT / "node_modules" / "socket.io-client" / "dist"),
+        FONT_DIR=str(PROJECT_ROOT / "node_modules" / "@fontsource"),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),  # a shift
@@ -63,6 +69,7 @@ def create_app(config: dict | None = None) -> Flask:
         default_volume=app.config["TREND_DEFAULT_VOLUME"],
     )
 
+    compile_languages(app, data_dir)
     babel.init_app(app)
     csrf.init_app(app)
     headers.init_app(app)
@@ -100,7 +107,20 @@ def register_pages(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(followup.bp)
     app.register_blueprint(manage.bp)
+    app.register_blueprint(fonts.bp)
+    app.register_blueprint(speech.bp)
     app.add_url_rule("/vendor/<path:filename>", endpoint="vendor", view_func=routes.vendor)
+
+
+def compile_languages(app: Flask, data_dir: Path) -> None:
+    """Compile the shipped and the trust's catalogues for this app; say which trust catalogue was left out, and why."""
+    compiled = tempfile.mkdtemp(prefix="wardpulse-catalogues-")
+    weakref.finalize(app, shutil.rmtree, compiled, ignore_errors=True)  # removed with the app
+    catalogues = compile_catalogues(Path(compiled), data_dir / TRUST_FOLDER)
+    for problem in catalogues.problems:
+        logging.getLogger("wardpulse").error("wardpulse: %s", problem)
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = compiled
+    app.extensions[CATALOGUES] = catalogues
 
 
 def page_routes() -> Map:

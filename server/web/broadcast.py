@@ -12,7 +12,9 @@ from flask_socketio import emit
 from server.ward.service import WardService
 from server.ward.wall import for_wall_display
 from server.web.extensions import socketio
-from shared.protocol import KIOSK_NAMESPACE, SNAPSHOT, STAFF_NAMESPACE, STATUS
+from server.web.kiosk_words import ward_start
+from server.web.languages import Catalogues
+from shared.protocol import KIOSK_NAMESPACE, KIOSK_START, SNAPSHOT, STAFF_NAMESPACE, STATUS
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +28,17 @@ def ward_room(ward: str, read_only: bool = False) -> str:
 
 def kiosk_room(kiosk_id: str) -> str:
     return f"kiosk:{kiosk_id}"
+
+
+def ward_kiosks_room(ward: str) -> str:
+    """Every tablet and own phone of a ward: told when the ward's start language or wording changes."""
+    return f"kiosks:{ward}"
+
+
+def tell_kiosks_how_to_start(service: WardService, catalogues: Catalogues, ward: str) -> None:
+    """Send a ward's connected kiosks its language and wording for each new patient."""
+    start = ward_start(service.registry.kiosk_start(ward), catalogues)
+    socketio.emit(KIOSK_START, start, namespace=KIOSK_NAMESPACE, to=ward_kiosks_room(ward))
 
 
 def screens_of(username: str) -> str:

@@ -12,8 +12,9 @@ from server.ward.alerts import AlertError
 from server.ward.presence import tablet_report
 from server.ward.service import OWN_DEVICE
 from server.web.auth import signed_in_staff, ward_for_viewer
-from server.web.broadcast import emit_to_ward, kiosk_room, screens_of, send_snapshot, tell_screens_if_storage_changed, ward_room
-from server.web.extensions import ward_service
+from server.web.broadcast import emit_to_ward, kiosk_room, screens_of, send_snapshot, tell_screens_if_storage_changed, ward_kiosks_room, ward_room
+from server.web.extensions import catalogues, ward_service
+from server.web.kiosk_words import ward_start
 from shared.protocol import (
     ACKNOWLEDGE_ALERT,
     ALERT,
@@ -57,6 +58,7 @@ def kiosk_connect(auth=None):
     kiosk["clock_offset_ms"] = handshake_offset_ms(auth.get("device_time"), now_utc())
     session["kiosk"] = kiosk  # per-connection copy, never sent back as a cookie
     join_room(kiosk_room(kiosk["id"]))
+    join_room(ward_kiosks_room(kiosk["ward"]))
     service.kiosk_connected(kiosk["id"], +1)
     if kiosk.get("channel") != OWN_DEVICE:
         service.kiosk_report(kiosk["id"], dict(auth, clock_offset_ms=kiosk["clock_offset_ms"]))
@@ -77,8 +79,10 @@ def kiosk_status(payload=None):
 
 
 def kiosk_clock(*_payload):
-    """A tablet times this request to learn the server's clock; the ack carries it."""
-    return {"server_time": iso_utc(now_utc())}
+    """A tablet times this request to learn the server's clock; the ack carries it, and the ward's
+    language and wording for each new patient (`start`), which the tablet keeps for offline reloads."""
+    start = ward_start(ward_service().registry.kiosk_start(session["kiosk"]["ward"]), catalogues())
+    return {"start": start, "server_time": iso_utc(now_utc())}
 
 
 def kiosk_rating(payload=None, *extra):

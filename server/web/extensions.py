@@ -8,14 +8,21 @@ from flask_socketio import SocketIO
 from flask_wtf.csrf import CSRFProtect
 
 from server.ward.service import WardService
+from server.web.languages import Catalogues
 
 socketio = SocketIO()
 csrf = CSRFProtect()
 babel = Babel()
 
 WARD_SERVICE = "wardpulse"  # the key of the app's WardService in app.extensions
+CATALOGUES = "wardpulse_languages"  # the key of the app's compiled Catalogues
 
 
 def ward_service(app: Flask | None = None) -> WardService:
     """The ward service of `app`, or of the app handling this request or socket event."""
     return (app or current_app).extensions[WARD_SERVICE]
+
+
+def catalogues(app: Flask | None = None) -> Catalogues:
+    """The languages the kiosk offers, compiled at start (shipped and the trust's), of `app` or the current app."""
+    return (app or current_app).extensions[CATALOGUES]

@@ -13,11 +13,12 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from server.store.registry import ROLES, AdminError
 from server.ward.alerts import DEFAULT_URGENT_PHRASES
 from server.web.auth import end_sessions, hash_password, requires, viewer_of
-from server.web.broadcast import drop_kiosk
-from server.web.extensions import ward_service
+from server.web.broadcast import drop_kiosk, tell_kiosks_how_to_start
+from server.web.extensions import catalogues, ward_service
+from server.web.kiosk_words import ward_start
 from server.web.links import public_link
 from server.web.qr import qr_svg
-from server.web.routes import answers_for_page, kiosk_config
+from server.web.routes import answers_for_page, kiosk_config, kiosk_languages
 from shared.fft import QUESTION
 from shared.protocol import ERRORS
 
@@ -38,6 +39,11 @@ def _registry_changed_or_error(action) -> str | None:
 
 
 class SettingsForm(FlaskForm):
+    kiosk_language = SelectField(_l("Language each new patient starts in"))
+    kiosk_wording = SelectField(
+        _l("Wording of the question"),
+        choices=[SelectChoice("standard", _l("Standard")), SelectChoice("easy", _l("Easy read")), SelectChoice("children", _l("Children's ward"))],
+    )
     urgent_phrases = TextAreaField(_l("Urgent phrases, one per line"), validators=[Length(max=5000)])
     trend_volume = FloatField(_l("Expected ratings a day (blank: from the ward's history)"), validators=[Optional(), NumberRange(1, 5000)])
     trend_p0 = FloatField(_l("Usual % poor or very poor (blank: from the ward's history)"), validators=[Optional(), NumberRange(1, 30)])
@@ -48,11 +54,15 @@ class SettingsForm(FlaskForm):
 def settings(code, staff):
     """Sisters tune what raises an immediate alert and how the trend detector sees their ward."""
     record = ward_service().registry.ward(code) or abort(404)
+    offered = catalogues()
     form = SettingsForm(
+        kiosk_language=ward_start(record, offered)["lang"],
+        kiosk_wording=ward_start(record, offered)["wording"],
         urgent_phrases="\n".join(record.get("urgent_phrases") or DEFAULT_URGENT_PHRASES),
         trend_volume=record.get("trend_volume"),
         trend_p0=record.get("trend_p0") * 100 if record.get("trend_p0") else None,
     )
+    form.kiosk_language.choices = [SelectChoice(lang.tag, f"{lang.english_name} – {lang.name}") for lang in offered.languages]
     error = None
     if form.validate_on_submit():
         phrases = form.urgent_phrases.data.splitlines()
@@ -60,12 +70,16 @@ def settings(code, staff):
         error = _registry_changed_or_error(
             lambda: ward_service().registry.update_ward_settings(record["code"], phrases, form.trend_volume.data or None, p0)
         )
+        error = error or _registry_changed_or_error(
+            lambda: ward_service().registry.set_kiosk_start(record["code"], form.kiosk_language.data, form.kiosk_wording.data)
+        )
         if error is None:
             ward_service().settings_changed(record["code"])
+            tell_kiosks_how_to_start(ward_service(), offered, record["code"])
             flash(_("Settings saved."))
             return redirect(url_for("manage.settings", code=record["code"]))
     return render_template("settings.html", ward=record, form=form, error=error, viewer=viewer_of(staff),
-                           trend=ward_service().trend_settings(record["code"]))
+                           trend=ward_service().trend_settings(record["code"]), catalogues=offered)
 
 
 # --------------------------------------------------------------------------- admin
@@ -115,6 +129,7 @@ def admin(staff):
         staff_form=staff_form,
         error=error,
         viewer=viewer_of(staff),
+        catalogues=catalogues(),
     ), (400 if error else 200)
 
 
@@ -195,7 +210,9 @@ def own_device(code):
     """The bedside poster's link: the same question on a patient's own phone, no enrollment."""
     record = ward_service().registry.ward(code) or abort(404)
     config = dict(kiosk_config(), own_ward=record["code"], device_key="wardpulse.own.device")
-    return render_template("kiosk.html", answers=answers_for_page(), client_config=config, own_ward=record)
+    return render_template(
+        "kiosk.html", answers=answers_for_page(), client_config=config, own_ward=record, **kiosk_languages(record)
+    )
 
 
 @bp.get("/ward/<code>/poster")

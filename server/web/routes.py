@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+from pathlib import Path
 
 from flask import (
     Blueprint,
@@ -22,9 +23,11 @@ from server.store.admin import run_command
 from server.store.atomic import StorageUnavailable
 from server.store.registry import AdminError, NotFound
 from server.ward import spc
+from server.web import fonts, speech
 from server.web.auth import ward_for_viewer
 from server.web.broadcast import close_screens_of, drop_kiosk
-from server.web.extensions import ward_service
+from server.web.extensions import catalogues, ward_service
+from server.web.kiosk_words import page_context, ward_start
 from shared import protocol
 from shared.fft import ANSWERS
 
@@ -77,7 +80,19 @@ def kiosk_config() -> dict:
         "clock_event": protocol.CLOCK,
         "retry_errors": sorted(protocol.RETRY_LATER),
         "pause_seconds": 3,  # after each thank-you: one person cannot tap faster than this
+        "start_event": protocol.KIOSK_START,
+        "start_key": "wardpulse.kiosk.start",
+        "text_sizes": [100, 125, 150, 175, 200],
+        "audio_url": url_for("speech.clip", tag="TAG", clip="CLIP"),
+        "hold_ms": 600,  # pressing an answer this long reads it out instead of choosing it
     }
+
+
+def kiosk_languages(ward: dict | None = None) -> dict:
+    """The kiosk page's languages and words, starting in the ward's language (a tablet learns its ward on connecting)."""
+    offered = catalogues()
+    audio = speech.languages_with_audio(Path(current_app.config["DATA_DIR"]), offered)
+    return dict(page_context(offered, ward_start(ward, offered), audio), font_stylesheets=fonts.stylesheets())
 
 
 @kiosk_pages.get("/sw.js")
@@ -91,7 +106,7 @@ def service_worker():
 @kiosk_pages.get("/", strict_slashes=False)
 def page():
     """The ward tablet's question page. Its device token arrives in the enrollment link's #fragment."""
-    return render_template("kiosk.html", answers=answers_for_page(), client_config=kiosk_config())
+    return render_template("kiosk.html", answers=answers_for_page(), client_config=kiosk_config(), **kiosk_languages())
 
 
 @bp.get("/")
@@ -128,6 +143,7 @@ def ward(code):
             "status": protocol.STATUS,
         },
         "answers": answers_for_page(),
+        "languages": {lang.tag: lang.english_name for lang in catalogues().languages},
         "acknowledge_event": protocol.ACKNOWLEDGE_ALERT,
         "resolve_event": protocol.RESOLVE_ALERT,
         "chart_url": url_for("wards.chart", code=ward_code, display=display_token),

@@ -18,6 +18,7 @@ from shared.protocol import KIOSK_NAMESPACE, RATING, iso_utc
 TABLET_LANDSCAPE = {"width": 1280, "height": 800}
 TABLET_PORTRAIT = {"width": 800, "height": 1280}
 PHONE = {"width": 390, "height": 844}
+PHONE_NARROW = {"width": 320, "height": 640}  # the narrowest phones still in use
 
 # The keys of the tablet's localStorage (from the page's client_config).
 TOKEN_KEY = "wardpulse.kiosk.token"
@@ -123,6 +124,24 @@ def assert_no_serious_axe_violations(page, where: str) -> None:
     assert not serious, f"axe on the {where}:\n" + "\n".join(
         f"  {v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:5]}" for v in serious
     )
+
+
+def axe_violations(page, where: str) -> list[str]:
+    """axe-core with its full rule set: every rule switched on (experimental and AAA ones too); each
+    finding of any impact (minor to critical) as a line naming the rule and where it was found."""
+    axe = require("axe_playwright_python.sync_playwright", "accessibility checks")
+    runner = axe.Axe()
+    page.evaluate(runner.axe_script)
+    rules = page.evaluate("axe.getRules().map(rule => rule.ruleId)")
+    options = {"resultTypes": ["violations"], "rules": {rule: {"enabled": True} for rule in rules}}
+    found = runner.run(page, options=options).response["violations"]
+    return [f"  {where}: {v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:5]}" for v in found]
+
+
+def assert_no_axe_violations(page, where: str) -> None:
+    """No axe finding at all on what the page shows now (see axe_violations)."""
+    found = axe_violations(page, where)
+    assert not found, "axe:\n" + "\n".join(found)
 
 
 def fetch(url: str) -> tuple[str, bytes]:

@@ -3,15 +3,27 @@ no Playwright request stubbing, the page itself must survive a reload while the 
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from browser_helpers import OUTBOX_KEY, answer, enroll, outbox, require, wait_for, wait_online, with_short_timers
+from browser_helpers import OUTBOX_KEY, answer, enroll, fetch, outbox, require, wait_for, wait_online, with_short_timers
 
 pytestmark = pytest.mark.browser
 expect = require("playwright.sync_api", "browser tests").expect
 
 # What the service worker keeps for offline reloads, and nothing else.
-KEPT = ["/kiosk/", "/kiosk", "/kiosk/static/kiosk.js", "/kiosk/static/kiosk.css", "/vendor/socket.io.min.js"]
+KEPT = [
+    "/kiosk/", "/kiosk", "/kiosk/static/languages.js", "/kiosk/static/listen.js", "/kiosk/static/kiosk.js",
+    "/kiosk/static/kiosk.css", "/vendor/socket.io.min.js",
+]
+# ...and the fonts and read-aloud clips the server lists, since a patient may pick any language offline.
+LISTS = ["/fonts/kiosk.json", "/kiosk/audio/kiosk.json"]
+
+
+def listed(base_url: str) -> list[str]:
+    """The font and clip paths the ward server tells the service worker to keep."""
+    return [path for url in LISTS for path in json.loads(fetch(base_url + url)[1])["files"]]
 
 
 def wait_for_offline_copy(page) -> None:
@@ -81,4 +93,6 @@ def test_service_worker_keeps_only_the_page_and_its_files(live_server, pages):
         "caches.keys().then(names => Promise.all(names.map(n => caches.open(n).then(c => c.keys()))))"
         ".then(lists => lists.flat().map(r => new URL(r.url).pathname))"
     )
-    assert sorted(kept) == sorted(KEPT)
+    assert sorted(kept) == sorted(KEPT + listed(live_server.url))
+    assert "/kiosk/audio/ur/question-standard" in kept
+    assert any(path.endswith("noto-nastaliq-urdu-arabic-700-normal.woff2") for path in kept)

@@ -89,8 +89,10 @@ def test_rating_tapped_while_the_server_is_down_arrives_exactly_once(live_server
     expect(status).to_have_attribute("aria-label", "Not connected, 1 rating waiting")
     waiting = outbox(page)
     assert [r["score"] for r in waiting] == ["poor"]
-    # No empty comment is sent; the tap carries the server-clock time with the tablet's own reading and offset.
-    assert {k for k in waiting[0] if not k.startswith("_")} == {"id", "score", "tapped_at", "device_time", "clock_offset_ms", "clock"}
+    # No empty comment is sent; the tap carries the server-clock time with the tablet's own reading and
+    # offset, and the language the patient read the question in.
+    assert {k for k in waiting[0] if not k.startswith("_")} == {"id", "score", "tapped_at", "device_time", "clock_offset_ms", "clock", "lang"}
+    assert waiting[0]["lang"] == "en-GB"
     assert waiting[0]["clock"] == "synced"
 
     for url, (content_type, body) in cached.items():

@@ -170,6 +170,15 @@
 
   // ------------------------------------------------------------------ feed
 
+  /** The English name of the language a comment was written in, or null for English and unknown tags. */
+  function writtenIn(tag) {
+    if (typeof tag !== "string" || /^en(-|$)/i.test(tag)) {
+      return null;
+    }
+    var names = config.languages || {};
+    return Object.prototype.hasOwnProperty.call(names, tag) ? names[tag] : tag;
+  }
+
   function ratingRow(rating) {
     var answer = answers[rating.score] || { label: String(rating.score), positive: false, negative: false };
     var li = el("li", "rating");
@@ -198,7 +207,12 @@
     li.appendChild(head);
 
     if (rating.comment) {
-      li.appendChild(el("p", "rating__comment", rating.comment));
+      var said = el("p", "rating__comment", rating.comment);
+      if (typeof rating.lang === "string" && rating.lang) {
+        said.lang = rating.lang; // read aloud and drawn in the patient's language
+        said.dir = "auto";
+      }
+      li.appendChild(said);
     } else if (rating.words_hidden) {
       li.appendChild(el("p", "rating__hidden", text.words_hidden));
     }
@@ -206,6 +220,10 @@
     var meta = [];
     if (rating.kiosk_label) {
       meta.push(format(text.from_kiosk, rating.kiosk_label));
+    }
+    var language = rating.comment && writtenIn(rating.lang);
+    if (language) {
+      meta.push(format(text.written_in, language));
     }
     if (rating.misuse) {
       meta.push(text.misuse);
