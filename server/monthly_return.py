@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from openpyxl import Workbook
 
 from server.picture import counted
+from server.themes import ThemeFinder
 from server.spreadsheet import inert_row
 from shared.fft import NEGATIVE, POSITIVE, SCORES
 
@@ -26,6 +27,7 @@ SITE_COLUMNS = ("Org code", "Site code", "Site name", *COUNT_COLUMNS, *TOTALS)
 ORG_COLUMNS = ("Org code", "Org name", *COUNT_COLUMNS, *TOTALS)
 MODES = ("Mode SMS", "Electronic Discharge", "Electronic Home", "Paper Discharge", "Paper Home", "Telephone", "Online", "Other")
 MODE_COLUMNS = ("Org code", "Org name", *MODES)
+THEME_COLUMNS = ("Ward name", "Theme", "Comments", "Positive", "Negative")
 
 # How each channel was collected, unless the trust maps it otherwise: a ward tablet asks before the
 # patient leaves; the bedside poster's link is answered on the patient's own phone, online.
@@ -41,6 +43,7 @@ class MonthlyReturn:
     site_rows: list[dict] = field(default_factory=list)
     org_rows: list[dict] = field(default_factory=list)
     mode_rows: list[dict] = field(default_factory=list)
+    theme_rows: list[dict] = field(default_factory=list)
     misuse_left_out: int = 0
 
     @property
@@ -59,7 +62,8 @@ def _counts_row(counts: Counter) -> dict:
     return row
 
 
-def build_return(month: str, trust: dict, wards: list[dict], ratings, modes: dict | None = None) -> MonthlyReturn:
+def build_return(month: str, trust: dict, wards: list[dict], ratings, modes: dict | None = None,
+                 finder: ThemeFinder | None = None) -> MonthlyReturn:
     """Count one month's ratings (already restricted to the month, in the wards' time zone) into the return.
 
     `trust` has `org_code` and `name`; each ward has `code`, `name`, and optionally `site_code`,
@@ -68,6 +72,8 @@ def build_return(month: str, trust: dict, wards: list[dict], ratings, modes: dic
     modes = {**DEFAULT_MODES, **(modes or {})}
     by_ward: dict[str, Counter] = {w["code"]: Counter() for w in wards}
     by_mode: Counter = Counter()
+    by_theme: dict[str, Counter] = {w["code"]: Counter() for w in wards}
+    finder = finder or ThemeFinder()
     result = MonthlyReturn(month)
     for rating in ratings:
         if rating.get("misuse") and not rating.get("amends"):
@@ -76,6 +82,9 @@ def build_return(month: str, trust: dict, wards: list[dict], ratings, modes: dic
             continue
         by_ward[rating["ward"]][rating["score"]] += 1
         by_mode[modes.get(rating.get("channel", "kiosk"), "Other")] += 1
+        for theme in finder.themes(rating.get("comment")):
+            by_theme[rating["ward"]].update([(theme, "all"), (theme, "positive" if rating["score"] in POSITIVE else
+                                                               "negative" if rating["score"] in NEGATIVE else "other")])
 
     org = trust.get("org_code", "")
     by_site: dict[str, Counter] = {}
@@ -87,6 +96,10 @@ def build_return(month: str, trust: dict, wards: list[dict], ratings, modes: dic
                                  "Spec 1": specialties[0], "Spec 2": specialties[1], **_counts_row(by_ward[ward["code"]])})
         by_site.setdefault(site, Counter()).update(by_ward[ward["code"]])
         site_names.setdefault(site, ward.get("site_name") or "")
+        themes = by_theme[ward["code"]]
+        result.theme_rows += [{"Ward name": ward["name"], "Theme": theme, "Comments": themes[theme, "all"],
+                               "Positive": themes[theme, "positive"], "Negative": themes[theme, "negative"]}
+                              for theme in finder.names if themes[theme, "all"]]
     result.site_rows = [{"Org code": org, "Site code": site, "Site name": site_names[site], **_counts_row(counts)}
                         for site, counts in by_site.items()]
     result.org_rows = [{"Org code": org, "Org name": trust.get("name", ""), **_counts_row(sum(by_ward.values(), Counter()))}]
@@ -104,11 +117,12 @@ def ward_sheet_csv(monthly: MonthlyReturn) -> str:
 
 
 def write_xlsx(monthly: MonthlyReturn, target) -> None:
-    """The Ward, Site, Organisation and Collection mode sheets, and a Notes sheet, as one workbook."""
+    """The Ward, Site, Organisation and Collection mode sheets, the comments' themes and a note, as one workbook."""
     book = Workbook()
     book.remove(book.active)
     for title, columns, rows in (("Ward", WARD_COLUMNS, monthly.ward_rows), ("Site", SITE_COLUMNS, monthly.site_rows),
-                                 ("Organisation", ORG_COLUMNS, monthly.org_rows), ("Collection mode", MODE_COLUMNS, monthly.mode_rows)):
+                                 ("Organisation", ORG_COLUMNS, monthly.org_rows), ("Collection mode", MODE_COLUMNS, monthly.mode_rows),
+                                 ("Themes", THEME_COLUMNS, monthly.theme_rows)):
         sheet = book.create_sheet(title)
         sheet.append(columns)
         for row in rows:

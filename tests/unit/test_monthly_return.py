@@ -82,7 +82,19 @@ def test_the_workbook_has_the_four_sheets_and_a_note(tmp_path):
     monthly = build_return("2026-11", TRUST, WARDS, [rating("7A", "good"), rating("C1", "poor", misuse=True)])
     write_xlsx(monthly, tmp_path / "return.xlsx")
     book = load_workbook(tmp_path / "return.xlsx")
-    assert book.sheetnames == ["Ward", "Site", "Organisation", "Collection mode", "Notes"]
+    assert book.sheetnames == ["Ward", "Site", "Organisation", "Collection mode", "Themes", "Notes"]
     assert [c.value for c in book["Ward"][1]] == list(WARD_COLUMNS)
     assert book["Organisation"]["C2"].value == 0 and book["Organisation"]["D2"].value == 1  # very good 0, good 1
     assert "not counted: 1" in book["Notes"]["A1"].value
+
+
+def test_the_themes_sheet_counts_each_wards_comments_by_theme_positive_and_negative():
+    ratings = [rating("7A", "very_poor", comment="Waited ages, in pain"), rating("7A", "good", comment="No wait at all"),
+               rating("7A", "neither", comment="waiting"), rating("7B", "good", comment="Lovely food"),
+               rating("7A", "poor", comment="long wait", misuse=True)]
+    rows = build_return("2026-11", TRUST, WARDS, ratings).theme_rows
+    assert rows == [
+        {"Ward name": "Ward 7A", "Theme": "Waiting", "Comments": 3, "Positive": 1, "Negative": 1},
+        {"Ward name": "Ward 7A", "Theme": "Pain", "Comments": 1, "Positive": 0, "Negative": 1},
+        {"Ward name": "Ward 7B", "Theme": "Food", "Comments": 1, "Positive": 1, "Negative": 0},
+    ]
