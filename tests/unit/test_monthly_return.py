@@ -6,7 +6,7 @@ import io
 import pytest
 from openpyxl import load_workbook
 
-from server.monthly_return import COUNT_COLUMNS, MODES, WARD_COLUMNS, build_return, ward_sheet_csv, write_xlsx
+from server.ward.monthly_return import COUNT_COLUMNS, MODES, WARD_COLUMNS, build_return, ward_sheet_csv, write_xlsx
 
 TRUST = {"org_code": "RXX", "name": "Example Hospitals NHS Trust"}
 WARDS = [

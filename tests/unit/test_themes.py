@@ -2,7 +2,7 @@
 
 import pytest
 
-from server.themes import DEFAULT_THEMES, ThemeFinder, ThemesError, parse_themes
+from server.ward.themes import DEFAULT_THEMES, ThemeFinder, ThemesError, parse_themes
 
 
 @pytest.mark.parametrize("comment, themes", [

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 
 from openpyxl import Workbook
 
-from server.picture import counted
-from server.themes import ThemeFinder
-from server.spreadsheet import inert_row
+from server.ward.picture import counted
+from server.ward.spreadsheet import inert_row
+from server.ward.themes import ThemeFinder
 from shared.fft import NEGATIVE, POSITIVE, SCORES
 
 # The six answer columns, in the scale's order (shared.fft.SCORES).
