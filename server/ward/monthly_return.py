@@ -17,7 +17,7 @@ from openpyxl import Workbook
 from server.ward.picture import counted
 from server.ward.spreadsheet import inert_row
 from server.ward.themes import ThemeFinder
-from shared.fft import NEGATIVE, POSITIVE, SCORES
+from shared.fft import COLLECTION_MODES, NEGATIVE, POSITIVE, SCORES
 
 # The six answer columns, in the scale's order (shared.fft.SCORES).
 COUNT_COLUMNS = ("1 Very Good", "2 Good", "3 Neither good nor poor", "4 Poor", "5 Very poor", "6 Dont Know")
@@ -25,8 +25,7 @@ TOTALS = ("Total Responses", "Total Eligible", "Prop_Pos", "Prop_Neg")
 WARD_COLUMNS = ("Org code", "Site code", "Ward name", "Spec 1", "Spec 2", *COUNT_COLUMNS, *TOTALS)
 SITE_COLUMNS = ("Org code", "Site code", "Site name", *COUNT_COLUMNS, *TOTALS)
 ORG_COLUMNS = ("Org code", "Org name", *COUNT_COLUMNS, *TOTALS)
-MODES = ("Mode SMS", "Electronic Discharge", "Electronic Home", "Paper Discharge", "Paper Home", "Telephone", "Online", "Other")
-MODE_COLUMNS = ("Org code", "Org name", *MODES)
+MODE_COLUMNS = ("Org code", "Org name", *COLLECTION_MODES)
 THEME_COLUMNS = ("Ward name", "Theme", "Comments", "Positive", "Negative")
 
 # How each channel was collected, unless the trust maps it otherwise: a ward tablet asks before the
@@ -103,7 +102,7 @@ def build_return(month: str, trust: dict, wards: list[dict], ratings, modes: dic
     result.site_rows = [{"Org code": org, "Site code": site, "Site name": site_names[site], **_counts_row(counts)}
                         for site, counts in by_site.items()]
     result.org_rows = [{"Org code": org, "Org name": trust.get("name", ""), **_counts_row(sum(by_ward.values(), Counter()))}]
-    result.mode_rows = [{"Org code": org, "Org name": trust.get("name", ""), **{mode: by_mode[mode] for mode in MODES}}]
+    result.mode_rows = [{"Org code": org, "Org name": trust.get("name", ""), **{mode: by_mode[mode] for mode in COLLECTION_MODES}}]
     return result
 
 

@@ -6,7 +6,8 @@ import io
 import pytest
 from openpyxl import load_workbook
 
-from server.ward.monthly_return import COUNT_COLUMNS, MODES, WARD_COLUMNS, build_return, ward_sheet_csv, write_xlsx
+from server.ward.monthly_return import COUNT_COLUMNS, WARD_COLUMNS, build_return, ward_sheet_csv, write_xlsx
+from shared.fft import COLLECTION_MODES
 
 TRUST = {"org_code": "RXX", "name": "Example Hospitals NHS Trust"}
 WARDS = [
@@ -63,7 +64,7 @@ def test_sites_and_the_trust_add_up_their_wards():
 
 def test_tablets_count_as_electronic_discharge_and_own_phones_as_online_unless_the_trust_maps_them():
     ratings = [rating("7A", "good"), rating("7A", "good", channel="own_device"), rating("7B", "poor", channel="own_device")]
-    assert {m: n for m, n in build_return("2026-11", TRUST, WARDS, ratings).mode_rows[0].items() if m in MODES and n} == \
+    assert {m: n for m, n in build_return("2026-11", TRUST, WARDS, ratings).mode_rows[0].items() if m in COLLECTION_MODES and n} == \
         {"Electronic Discharge": 1, "Online": 2}
     mapped = build_return("2026-11", TRUST, WARDS, ratings, modes={"kiosk": "Paper Discharge"}).mode_rows[0]
     assert (mapped["Paper Discharge"], mapped["Electronic Discharge"], mapped["Online"]) == (1, 0, 2)
