@@ -35,3 +35,8 @@ NEGATIVE: frozenset[str] = frozenset(a.code for a in ANSWERS if a.negative)
 def is_negative(score: str) -> bool:
     """True for poor and very poor: the answers the trend detector counts."""
     return score in NEGATIVE
+
+
+# How a response was collected, as NHS England's monthly return counts them (its Collection mode sheet).
+COLLECTION_MODES: tuple[str, ...] = ("Mode SMS", "Electronic Discharge", "Electronic Home", "Paper Discharge", "Paper Home",
+                                     "Telephone", "Online", "Other")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from server.cli import admin, export, ops, serve, tools
+from server.cli import admin, export, ops, returns, serve, tools
 
 
 @click.group()
@@ -34,6 +34,6 @@ def cli(ctx: click.Context, data_dir: Path) -> None:
     ctx.obj = data_dir
 
 
-for leaf in (serve, admin, export, ops, tools):
+for leaf in (serve, admin, export, returns, ops, tools):
     for command in leaf.COMMANDS:
         cli.add_command(command)

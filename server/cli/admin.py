@@ -18,15 +18,42 @@ def ward() -> None:
     """Wards."""
 
 
+def return_options(command):
+    """The codes a ward is reported under in the monthly FFT return (`wardpulse fft-return`)."""
+    command = click.option("--specialty", "specialties", multiple=True,
+                           help='Main specialty, up to two, e.g. "326 - ACUTE INTERNAL MEDICINE".')(command)
+    command = click.option("--site-name", help="Name of that site.")(command)
+    command = click.option("--site-code", help="NHS code of the site the ward is on, e.g. RXX01.")(command)
+    return command
+
+
 @ward.command("add")
 @click.argument("code")
 @click.option("--name", required=True, help="The ward's name as staff and patients know it.")
+@return_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_obj
-def ward_add(data_dir: Path, code: str, name: str, as_json: bool) -> None:
+def ward_add(data_dir: Path, code: str, name: str, site_code: str | None, site_name: str | None,
+             specialties: tuple[str, ...], as_json: bool) -> None:
     """Add a ward with a short CODE (letters, digits, dashes)."""
-    result = admin(data_dir, "add_ward", code=code, name=name)
+    result = admin(data_dir, "add_ward", code=code, name=name, site_code=site_code, site_name=site_name,
+                   specialties=list(specialties) or None)
     emit_result(as_json, result, f"Added ward {result['code']}: {result['name']}")
+
+
+@ward.command("set")
+@click.argument("code")
+@click.option("--name", help="A new name for the ward.")
+@return_options
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_obj
+def ward_set(data_dir: Path, code: str, name: str | None, site_code: str | None, site_name: str | None,
+             specialties: tuple[str, ...], as_json: bool) -> None:
+    """Change a ward's name or the codes it is reported under; options left out stay as they are."""
+    result = admin(data_dir, "set_ward", code=code, name=name, site_code=site_code, site_name=site_name,
+                   specialties=list(specialties) or None)
+    emit_result(as_json, result, f"Ward {result['code']}: {result['name']}, site {result.get('site_code') or '-'}, "
+                                 f"specialties {', '.join(result.get('specialties') or []) or '-'}")
 
 
 @click.group()

