@@ -19,6 +19,7 @@ from server.store.atomic import StorageUnavailable, storage_writable
 from server.store.journal import Conflict, RatingJournal, fingerprint
 from server.store.registry import Registry
 from server.ward import alerts as lifecycle
+from server.ward.alert_desk import AlertDesk
 from server.ward.keeper import BaselineKeeper
 from server.ward.limits import Limiter, MisuseGuard
 from server.ward.picture import WARD_TIMEZONE, WardPicture, counted
@@ -50,7 +51,7 @@ def tap_order(rating: dict) -> tuple[str, str]:
     return rating["tapped_at"], rating["id"]
 
 
-class WardService:
+class WardService(AlertDesk):
     """Receives ratings, keeps them durable, keeps each ward's picture current and raises alerts."""
 
     def __init__(
@@ -277,94 +278,6 @@ class WardService:
         if not detector.window or detector.window[0][0] >= iso_utc(now - FOLD_AFTER):
             return False
         return detector.fold(iso_utc(now - FOLD_BEFORE))
-
-    # ------------------------------------------------------------------ alerts
-
-    def alert_view(self, alert: dict) -> dict:
-        """An alert as staff screens receive it, with the follow-up link for its QR code."""
-        return dict(alert, follow_up_url=self.follow_up_link(alert["follow_up_token"]))
-
-    def _ward_alerts(self, ward: str) -> list[dict]:
-        """Every alert of the ward: the stored ones, and any the disk has not taken yet in their place."""
-        alerts = {a["id"]: a for a in self.alerts.alerts(ward)}
-        # Copied first: a save on another thread may change the waiting alerts meanwhile.
-        alerts.update((a["id"], dict(a)) for a in list(self._unsaved.get(ward, {}).values()))
-        return list(alerts.values())
-
-    def active_alerts(self, ward: str) -> list[dict]:
-        """Open and acknowledged alerts, newest first."""
-        active = [a for a in self._ward_alerts(ward) if a["status"] in lifecycle.ACTIVE]
-        return [self.alert_view(a) for a in sorted(active, key=lambda a: a["raised_at"], reverse=True)]
-
-    def find_alert(self, field: str, value: str) -> dict | None:
-        """The alert whose `field` (follow_up_token or short_code) has this value, on any ward."""
-        for alerts in list(self._unsaved.values()):
-            found = next((a for a in list(alerts.values()) if a[field] == value), None)
-            if found:
-                return dict(found)
-        return self.alerts.find(field, value)
-
-    def act_on_alert(self, ward: str, alert_id: object, who: str, step: str, action: object = None, public_note: object = None) -> dict:
-        """Acknowledge or resolve an alert of this ward; raises AlertError with a plain reason.
-
-        A compare-and-set: the alert is read, changed and saved under one lock, so a step that lost
-        the race is judged against the winner's alert (resolved stays resolved) and refused with its name.
-        """
-        with self._alerts_lock:
-            alert = self._unsaved.get(ward, {}).get(alert_id) if isinstance(alert_id, str) else None
-            alert = alert or (self.alerts.alert(ward, alert_id) if isinstance(alert_id, str) else None)
-            if alert is None:
-                raise lifecycle.AlertError("There is no such alert on this ward.")
-            now = self.clock()
-            try:
-                if step == "acknowledge":
-                    changed = lifecycle.acknowledge(alert, who, iso_utc(now), self.tz)
-                else:
-                    changed = lifecycle.resolve(alert, who, iso_utc(now), action, public_note, self.tz)
-            except lifecycle.AlertError as refusal:
-                refusal.alert = refusal.alert and self.alert_view(refusal.alert)
-                raise
-            checkpoint = None
-            with self._lock:
-                detector = self._detector(ward, now)
-                if alert["kind"] == "trend" and alert["status"] == lifecycle.OPEN and detector.held:
-                    # Ratings that arrived while the alert was held stay judged; watch afresh from h/2.
-                    detector.cutoff = max(detector.cutoff, self._newest_tap.get(ward, ""))
-                    detector.acknowledge(self._fresh_baseline(ward, now, "acknowledged"))
-                    checkpoint = self._checkpoint(ward)
-            if changed is not alert or checkpoint:
-                self._keep(ward, [changed], checkpoint)
-        view = self.alert_view(changed)
-        if alert["kind"] == "trend":
-            view["trend"] = self._detector(ward, now).gauge()  # screens redraw the gauge at once
-        return view
-
-    def _keep(self, ward: str, alerts: list[dict], checkpoint: dict | None) -> bool:
-        """Save alerts (with any the disk refused before) and the checkpoint; True once all are durable.
-
-        Called holding the alerts lock. A refused write keeps the alerts in memory, where screens and
-        staff still see and act on them, and sets the storage problem until `retry_unsaved` gets them down.
-        """
-        waiting = self._unsaved.setdefault(ward, {})
-        waiting.update((a["id"], a) for a in alerts)
-        try:
-            self.alerts.save(ward, list(waiting.values()), checkpoint)
-        except StorageUnavailable as problem:
-            log.error("could not save %d alert(s) of ward %s: %s", len(waiting), ward, problem)
-            self._alerts_problem = f"the alerts of ward {ward} cannot be saved ({problem})"
-            return False
-        del self._unsaved[ward]
-        if not self._unsaved:
-            self._alerts_problem = None
-        return True
-
-    def retry_unsaved(self) -> None:
-        """Try again to save every alert the disk refused (called every few seconds while any wait)."""
-        with self._alerts_lock:
-            for ward in list(self._unsaved):
-                with self._lock:
-                    checkpoint = self._checkpoint(ward)
-                self._keep(ward, [], checkpoint)
 
     # ------------------------------------------------------------------ kiosks seen from the admin page
 
