@@ -6,6 +6,16 @@ from dataclasses import dataclass
 
 QUESTION = "Overall, how was your experience of our service?"
 FOLLOW_UP_QUESTION = "What was good? What could we do better?"
+# How the kiosk words the question: NHS England's own, easy read, or for children (same six answers).
+WORDINGS: tuple[str, ...] = ("standard", "easy", "children")
+
+
+def effective_wording(ward_wording: object, kiosk_wording: object) -> str:
+    """A tablet's own wording if it has one, else its ward's, else standard (anything unknown is ignored)."""
+    for wording in (kiosk_wording, ward_wording):
+        if wording in WORDINGS:
+            return wording
+    return WORDINGS[0]
 
 
 @dataclass(frozen=True)

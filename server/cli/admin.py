@@ -11,6 +11,7 @@ from server.store.registry import ROLES
 from server.web.app import page_routes
 from server.web.auth import hash_password
 from server.web.links import link
+from shared.fft import WORDINGS
 
 
 @click.group()
@@ -84,6 +85,18 @@ def kiosk_revoke(data_dir: Path, kiosk_id: str, as_json: bool) -> None:
     result = admin(data_dir, "revoke_kiosk", kiosk_id=kiosk_id)
     result.pop("token_hash", None)
     emit_result(as_json, result, f"Kiosk {result['id']} revoked.")
+
+
+@kiosk.command("set")
+@click.argument("kiosk_id")
+@click.option("--wording", required=True, type=click.Choice([*WORDINGS, "ward"]),
+              help="How this tablet words the question; 'ward' follows the ward's setting.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_obj
+def kiosk_set(data_dir: Path, kiosk_id: str, wording: str, as_json: bool) -> None:
+    """Give one tablet its own wording, e.g. children for the children's corner of an adult ward."""
+    result = admin(data_dir, "set_kiosk_wording", kiosk_id=kiosk_id, wording=None if wording == "ward" else wording)
+    emit_result(as_json, result, f"Kiosk {result['id']} words the question: {result['wording'] or 'as its ward does'}.")
 
 
 @click.group()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from server.store.registry import AdminError, Registry
 
-COMMANDS = ("add_ward", "set_ward", "set_trust", "add_kiosk", "revoke_kiosk", "add_display", "add_staff", "set_password", "end_sessions")
+COMMANDS = ("add_ward", "set_ward", "set_trust", "add_kiosk", "revoke_kiosk", "set_kiosk_wording", "add_display", "add_staff", "set_password", "end_sessions")
 
 
 def run_command(registry: Registry, command: str, args: dict) -> dict:

@@ -18,7 +18,7 @@ from tinydb import Query, TinyDB
 from server.clock import now_utc
 from server.store.atomic import AtomicJSONStorage
 from server.store.files import REGISTRY_FILE
-from shared.fft import COLLECTION_MODES
+from shared.fft import COLLECTION_MODES, WORDINGS
 from shared.protocol import iso_utc
 
 
@@ -195,14 +195,30 @@ class Registry:
     def add_display(self, ward: str, label: str | None = None) -> dict:
         return self._add_device("displays", "d-", ward, label)
 
-    def kiosk_start(self, code: str) -> dict:
-        """A ward's kiosk language and wording as set, read in place: every tablet asks as it connects,
-        and a TinyDB query would copy the whole registry each time (a sixth off the kill -9 soak's throughput)."""
+    def kiosk_start(self, code: str, kiosk_id: str | None = None) -> dict:
+        """A ward's kiosk language and wording as set, with the kiosk's own wording (`own_wording`, None: the ward's).
+
+        Read in place: every tablet asks as it connects, and a TinyDB query would copy the whole registry
+        each time (a sixth off the kill -9 soak's throughput)."""
         data = self._db.storage.current() or {}
+        own = next((k.get("wording") for k in (data.get("kiosks") or {}).values() if kiosk_id and k.get("id") == kiosk_id), None)
         for ward in (data.get("wards") or {}).values():
             if ward.get("code") == code.upper():
-                return {"kiosk_language": ward.get("kiosk_language"), "kiosk_wording": ward.get("kiosk_wording")}
-        return {}
+                return {"kiosk_language": ward.get("kiosk_language"), "kiosk_wording": ward.get("kiosk_wording"), "own_wording": own}
+        return {"own_wording": own}
+
+    def set_kiosk_wording(self, kiosk_id: str, wording: str | None) -> dict:
+        """A tablet's own wording (standard, easy, children), or None to follow its ward's."""
+        if wording is not None and wording not in WORDINGS:
+            raise AdminError(f"there is no wording {wording!r}: choose one of {', '.join(WORDINGS)}, or ward")
+        with self._lock:
+            table = self._table("kiosks")
+            if table.get(Query().id == kiosk_id) is None:
+                raise NotFound(f"there is no kiosk {kiosk_id}")
+            table.update({"wording": wording}, Query().id == kiosk_id)
+            kiosk = dict(table.get(Query().id == kiosk_id))
+        kiosk.pop("token_hash", None)
+        return kiosk
 
     def device_by_token(self, table: str, token: str) -> dict | None:
         """The kiosk or display holding this token, from an index rebuilt only after a write:

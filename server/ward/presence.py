@@ -97,6 +97,7 @@ class KioskPresence:
                     "id": kiosk["id"],
                     "label": kiosk["label"],
                     "revoked": bool(kiosk["revoked_at"]),
+                    "wording": kiosk.get("wording"),  # its own; None: the ward's
                     "online": presence.get("sockets", 0) > 0,
                     "last_seen": presence.get("last_seen"),
                     "waiting": presence.get("waiting"),

@@ -39,6 +39,16 @@ def tell_kiosks_how_to_start(service: WardService, catalogues: Catalogues, ward:
     """Send a ward's connected kiosks its language and wording for each new patient."""
     start = ward_start(service.registry.kiosk_start(ward), catalogues)
     socketio.emit(KIOSK_START, start, namespace=KIOSK_NAMESPACE, to=ward_kiosks_room(ward))
+    # Then each tablet with its own wording, so the ward's does not overwrite it (one server: sent in order).
+    for kiosk in service.registry.kiosks(ward):
+        if kiosk.get("wording") and not kiosk["revoked_at"]:
+            tell_kiosk_how_to_start(service, catalogues, kiosk)
+
+
+def tell_kiosk_how_to_start(service: WardService, catalogues: Catalogues, kiosk: dict) -> None:
+    """Send one tablet its start: its ward's language, and its own wording else the ward's."""
+    start = ward_start(service.registry.kiosk_start(kiosk["ward"], kiosk["id"]), catalogues)
+    socketio.emit(KIOSK_START, start, namespace=KIOSK_NAMESPACE, to=kiosk_room(kiosk["id"]))
 
 
 def screens_of(username: str) -> str:

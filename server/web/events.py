@@ -79,9 +79,9 @@ def kiosk_status(payload=None):
 
 
 def kiosk_clock(*_payload):
-    """A tablet times this request to learn the server's clock; the ack carries it, and the ward's
-    language and wording for each new patient (`start`), which the tablet keeps for offline reloads."""
-    start = ward_start(ward_service().registry.kiosk_start(session["kiosk"]["ward"]), catalogues())
+    """A tablet times this request to learn the server's clock; the ack carries it, and the language
+    and wording (its own, else its ward's) for each new patient (`start`), which the tablet keeps for offline reloads."""
+    start = ward_start(ward_service().registry.kiosk_start(session["kiosk"]["ward"], session["kiosk"].get("id")), catalogues())
     return {"start": start, "server_time": iso_utc(now_utc())}
 
 

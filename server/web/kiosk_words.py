@@ -12,9 +12,8 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from server.web.languages import Catalogues, Language
-from shared.fft import ANSWERS
+from shared.fft import ANSWERS, effective_wording
 
-WORDINGS = ("standard", "easy", "children")
 # Kept in English beside each language's own word, so anyone can find the way back (and staff can help).
 ENGLISH_LANGUAGE = "Language"
 ENGLISH_LISTEN = "Listen"
@@ -86,10 +85,11 @@ def all_words(catalogues: Catalogues) -> dict[str, dict]:
 
 
 def ward_start(record: dict | None, catalogues: Catalogues) -> dict:
-    """How a ward's kiosks greet each new patient: its language (if still on offer) and its wording."""
+    """How a kiosk greets each new patient: its ward's language (if still on offer), and its own wording
+    (`own_wording`, a tablet in a children's corner) else the ward's."""
     record = record or {}
     language = catalogues.by_tag(record.get("kiosk_language")) or catalogues.languages[0]
-    wording = record.get("kiosk_wording") if record.get("kiosk_wording") in WORDINGS else WORDINGS[0]
+    wording = effective_wording(record.get("kiosk_wording"), record.get("own_wording"))
     return {"lang": language.tag, "wording": wording}
 
 

@@ -13,7 +13,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from server.store.registry import ROLES, AdminError
 from server.ward.alerts import DEFAULT_URGENT_PHRASES
 from server.web.auth import end_sessions, hash_password, requires, viewer_of
-from server.web.broadcast import drop_kiosk, tell_kiosks_how_to_start
+from server.web.broadcast import drop_kiosk, tell_kiosk_how_to_start, tell_kiosks_how_to_start
 from server.web.extensions import catalogues, ward_service
 from server.web.kiosk_words import ward_start
 from server.web.links import public_link
@@ -38,12 +38,13 @@ def _registry_changed_or_error(action) -> str | None:
 # --------------------------------------------------------------------------- ward settings (sister)
 
 
+WORDING_CHOICES = [SelectChoice("standard", _l("Standard")), SelectChoice("easy", _l("Easy read")), SelectChoice("children", _l("Children's ward"))]
+FOLLOW_WARD = "ward"  # a tablet's wording choice meaning "as the ward's settings say"
+
+
 class SettingsForm(FlaskForm):
     kiosk_language = SelectField(_l("Language each new patient starts in"))
-    kiosk_wording = SelectField(
-        _l("Wording of the question"),
-        choices=[SelectChoice("standard", _l("Standard")), SelectChoice("easy", _l("Easy read")), SelectChoice("children", _l("Children's ward"))],
-    )
+    kiosk_wording = SelectField(_l("Wording of the question"), choices=WORDING_CHOICES)
     urgent_phrases = TextAreaField(_l("Urgent phrases, one per line"), validators=[Length(max=5000)])
     trend_volume = FloatField(_l("Expected ratings a day (blank: from the ward's history)"), validators=[Optional(), NumberRange(1, 5000)])
     trend_p0 = FloatField(_l("Usual % poor or very poor (blank: from the ward's history)"), validators=[Optional(), NumberRange(1, 30)])
@@ -99,6 +100,10 @@ class StaffForm(FlaskForm):
 
 class KioskForm(FlaskForm):
     label = StringField(_l("Where the tablet stands"), validators=[DataRequired(), Length(max=60)])
+
+
+class KioskWordingForm(FlaskForm):
+    wording = SelectField(_l("Wording"), choices=[SelectChoice(FOLLOW_WARD, _l("As the ward")), *WORDING_CHOICES])
 
 
 @bp.route("/admin", methods=["GET", "POST"])
@@ -171,6 +176,7 @@ def kiosks(code, staff):
         kiosks=ward_service().kiosks_overview(record["code"]),
         refusal_reasons=ERRORS,
         form=form,
+        wording_forms={k["id"]: KioskWordingForm(prefix=k["id"], wording=k.get("wording") or FOLLOW_WARD) for k in ward_service().registry.kiosks(record["code"])},
         enrollment=enrollment,
         viewer=viewer_of(staff),
     )
@@ -187,6 +193,24 @@ def revoke(kiosk_id, staff):
     ward_service().registry_changed()
     drop_kiosk(kiosk_id)
     flash(_("Kiosk %(label)s revoked.", label=kiosk["label"]))
+    return redirect(url_for("manage.kiosks", code=kiosk["ward"]))
+
+
+@bp.post("/admin/kiosks/<kiosk_id>/wording")
+@requires("admin")
+def kiosk_wording(kiosk_id, staff):
+    """Give one tablet its own wording (a children's corner on an adult ward), or let it follow its ward's."""
+    form = KioskWordingForm(prefix=kiosk_id)
+    if not form.validate_on_submit():
+        abort(400)
+    wording = None if form.wording.data == FOLLOW_WARD else form.wording.data
+    try:
+        kiosk = ward_service().registry.set_kiosk_wording(kiosk_id, wording)
+    except AdminError:
+        abort(404)
+    ward_service().registry_changed()
+    tell_kiosk_how_to_start(ward_service(), catalogues(), kiosk)
+    flash(_("Kiosk %(label)s: wording saved.", label=kiosk["label"]))
     return redirect(url_for("manage.kiosks", code=kiosk["ward"]))
 
 

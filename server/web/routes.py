@@ -25,7 +25,7 @@ from server.store.registry import AdminError, NotFound
 from server.ward import spc
 from server.web import fonts, speech
 from server.web.auth import ward_for_viewer
-from server.web.broadcast import close_screens_of, drop_kiosk
+from server.web.broadcast import close_screens_of, drop_kiosk, tell_kiosk_how_to_start
 from server.web.extensions import catalogues, ward_service
 from server.web.kiosk_words import page_context, ward_start
 from shared import protocol
@@ -195,6 +195,8 @@ def control():
     service.registry_changed()
     if body.get("command") == "revoke_kiosk":
         result["dropped_sockets"] = drop_kiosk(result["id"])
+    if body.get("command") == "set_kiosk_wording":
+        tell_kiosk_how_to_start(service, catalogues(), result)
     if body.get("command") in ("set_password", "end_sessions"):
         close_screens_of(result["username"])
     return jsonify({"ok": True, "result": result})

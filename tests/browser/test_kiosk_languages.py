@@ -123,6 +123,25 @@ def test_ward_sets_the_language_each_new_patient_starts_in(live_server, pages):
     assert [r["lang"] for r in outbox(tablet)] in ([], ["es"])
 
 
+def test_one_tablet_set_to_childrens_wording_asks_in_it_while_the_wards_other_tablet_does_not(live_server, pages):
+    corner_kiosk, bay_kiosk = live_server.add_kiosk(label="Children's corner"), live_server.add_kiosk(label="Bay 1")
+    corner, bay = pages.new(), pages.new()
+    enroll(corner, corner_kiosk)
+    enroll(bay, bay_kiosk)
+    expect(corner.get_by_role("heading", name=ENGLISH_QUESTION)).to_be_visible()
+
+    live_server.cli("kiosk", "set", corner_kiosk["kiosk_id"], "--wording", "children")
+    # Told live while no patient has touched it, and kept for the next reload.
+    wait_for(corner, "() => document.body.innerText.includes('How was your time on the ward?')")
+    expect(corner.get_by_role("heading", name="How was your time on the ward?")).to_be_visible()
+    expect(corner.get_by_role("button", name="Very bad", exact=True)).to_be_visible()  # the children's answers
+    corner.reload()
+    expect(corner.get_by_role("heading", name="How was your time on the ward?")).to_be_visible()
+    shot(corner, "kiosk-childrens-corner")
+    bay.reload()
+    expect(bay.get_by_role("heading", name=ENGLISH_QUESTION)).to_be_visible()
+
+
 def test_a_language_chosen_by_someone_who_walked_away_is_undone_for_the_next_patient(live_server, page):
     with_short_timers(page, idle_seconds=1)
     enroll(page, live_server.add_kiosk())

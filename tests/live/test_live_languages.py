@@ -91,3 +91,30 @@ def test_kiosk_learns_its_wards_language_and_ratings_keep_theirs(live_server):
     screen.close()
     assert screen.ratings[0]["lang"] == "ur"
     assert [r["lang"] for r in live_server.export()] == ["ur"]
+
+
+def test_a_tablet_set_to_childrens_wording_starts_in_it_and_its_wards_other_tablet_does_not(live_server):
+    corner, bay = live_server.add_kiosk(label="Children's corner"), live_server.add_kiosk(label="Bay 1")
+    connected, told = connect_kiosk(live_server.url, corner["token"])
+    assert told == [{"lang": "en-GB", "wording": "standard"}]
+
+    set_by = live_server.cli_json("kiosk", "set", corner["kiosk_id"], "--wording", "children")  # through the running server
+    assert set_by["wording"] == "children"
+    wait_until(lambda: len(told) == 2, what="the corner tablet hearing its own wording")
+    connected.disconnect()
+    assert told[1] == {"lang": "en-GB", "wording": "children"}
+
+    for kiosk, wording in ((corner, "children"), (bay, "standard")):
+        client, starts = connect_kiosk(live_server.url, kiosk["token"])
+        client.disconnect()
+        assert starts == [{"lang": "en-GB", "wording": wording}], kiosk["label"]
+
+    # With the server stopped the CLI writes the registry itself; the tablet starts in it once it is back.
+    live_server.stop()
+    live_server.cli("kiosk", "set", bay["kiosk_id"], "--wording", "easy")
+    live_server.cli("kiosk", "set", corner["kiosk_id"], "--wording", "ward")
+    live_server.start()
+    for kiosk, wording in ((corner, "standard"), (bay, "easy")):
+        client, starts = connect_kiosk(live_server.url, kiosk["token"])
+        client.disconnect()
+        assert starts == [{"lang": "en-GB", "wording": wording}], kiosk["label"]

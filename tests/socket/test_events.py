@@ -6,7 +6,7 @@ import pytest
 
 from kiosk.client import make_rating
 from server.web.extensions import ward_service
-from shared.protocol import CLOCK, KIOSK_NAMESPACE, KIOSK_STATUS, RATING, STAFF_NAMESPACE, parse_utc
+from shared.protocol import CLOCK, KIOSK_NAMESPACE, KIOSK_START, KIOSK_STATUS, RATING, STAFF_NAMESPACE, parse_utc
 
 from support import STAFF_PASSWORD, ack_body
 
@@ -202,3 +202,33 @@ def test_clock_ack_carries_the_servers_time(app, registry, ward, socket_client):
     assert parse_utc(ack["server_time"])
     [row] = [k for k in ward_service(app).kiosks_overview("7B") if k["id"] == kiosk["id"]]
     assert row["clock_off"] is True and row["clock_offset_ms"] > 0  # from the handshake: the tablet is months slow
+
+
+def test_a_tablet_with_its_own_wording_starts_in_it_and_the_rest_of_the_ward_in_the_wards(app, registry, ward, socket_client):
+    registry.set_kiosk_start(ward, "en-GB", "easy")
+    corner, bay = registry.add_kiosk(ward, "Children's corner"), registry.add_kiosk(ward, "Bay 1")
+    tablets = {k["id"]: socket_client(KIOSK_NAMESPACE, auth={"token": k["token"]}) for k in (corner, bay)}
+
+    def started(kiosk):
+        return tablets[kiosk["id"]].emit(CLOCK, {}, namespace=KIOSK_NAMESPACE, callback=True)["start"]
+
+    def told(kiosk):
+        return [m["args"][0] for m in tablets[kiosk["id"]].get_received(KIOSK_NAMESPACE) if m["name"] == KIOSK_START]
+
+    admin = signed_in(app, "admin")
+    saved = admin.post(f"/admin/kiosks/{corner['id']}/wording", data={f"{corner['id']}-wording": "children"})
+    assert saved.status_code == 302
+    assert told(corner) == [{"lang": "en-GB", "wording": "children"}] and told(bay) == []  # live, to that tablet only
+    assert started(corner) == {"lang": "en-GB", "wording": "children"}
+    assert started(bay) == {"lang": "en-GB", "wording": "easy"}
+    page = admin.get("/admin/ward/7B/kiosks").get_data(as_text=True)
+    assert 'data-wording="children"' in page and 'data-wording="ward"' in page
+
+    # The sister changes the ward's default: the corner keeps its own wording, last word included.
+    assert signed_in(app, "sister").post("/ward/7B/settings", data={"kiosk_language": "pl", "kiosk_wording": "standard"}).status_code == 302
+    assert told(corner)[-1] == {"lang": "pl", "wording": "children"} and told(bay) == [{"lang": "pl", "wording": "standard"}]
+    assert admin.post(f"/admin/kiosks/{bay['id']}/wording", data={f"{bay['id']}-wording": "toddlers"}).status_code == 400
+    assert admin.post("/admin/kiosks/k-nothere/wording", data={"k-nothere-wording": "easy"}).status_code == 404
+    assert admin.post(f"/admin/kiosks/{corner['id']}/wording", data={f"{corner['id']}-wording": "ward"}).status_code == 302
+    assert started(corner) == {"lang": "pl", "wording": "standard"}
+    assert signed_in(app, "sister").post(f"/admin/kiosks/{bay['id']}/wording", data={f"{bay['id']}-wording": "easy"}).status_code == 403

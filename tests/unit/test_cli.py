@@ -21,6 +21,15 @@ def test_kiosk_add_json_prints_one_object_with_the_contract_keys(cli_data_dir):
     assert made["enroll_url"].endswith("/kiosk/#enroll=" + made["token"])
 
 
+def test_kiosk_set_gives_one_tablet_its_own_wording_and_ward_gives_it_back(cli_data_dir):
+    cli_data_dir("ward", "add", "7B", "--name", "Ward 7B")
+    made = json.loads(cli_data_dir("kiosk", "add", "--ward", "7B", "--json").output)
+    own = json.loads(cli_data_dir("kiosk", "set", made["kiosk_id"], "--wording", "children", "--json").output)
+    assert own["wording"] == "children" and "token_hash" not in own
+    back = cli_data_dir("kiosk", "set", made["kiosk_id"], "--wording", "ward")
+    assert back.exit_code == 0 and "as its ward does" in back.output
+
+
 def test_display_add_json(cli_data_dir):
     cli_data_dir("ward", "add", "7B", "--name", "Ward 7B")
     made = json.loads(cli_data_dir("display", "add", "--ward", "7B", "--json").output)
@@ -41,6 +50,8 @@ def test_staff_add_reads_the_password_from_stdin_and_never_prints_it(cli_data_di
         (["ward", "add", "7B", "--name", "Again"], "already exists"),
         (["ward", "add", "bad code", "--name", "x"], "ward code"),
         (["kiosk", "revoke", "k-nothere"], "no kiosk"),
+        (["kiosk", "set", "k-nothere", "--wording", "children"], "no kiosk"),
+        (["kiosk", "set", "k-nothere", "--wording", "toddlers"], "'toddlers' is not one of"),
         (["export", "--ward", "7B", "--month", "Nov"], "YYYY-MM"),
         (["export", "--ward", "9Z"], "no ward 9Z"),
     ],
