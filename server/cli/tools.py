@@ -11,7 +11,7 @@ import click
 from click.core import ParameterSource
 
 from server.cli.common import emit_result
-from server.tools.bench.plan import BenchError
+from server.tools.bench.plan import MODES, BenchError
 from server.tools.bench.run import run_bench
 from server.tools.demo import run_demo
 from server.tools.harness import ServerFailed
@@ -37,10 +37,15 @@ def demo(data_dir: Path, host: str, port: int, kiosk_count: int, every: float) -
 @click.command()
 @click.option("--quick", is_flag=True, help="A shorter run (under 2 minutes): less history, fewer sockets, shorter timings.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write every number to this JSON file.")
-def bench(quick: bool, json_path: Path | None) -> None:
+@click.option("--ingest", "what", flag_value="ingest", help="Only the server-bound ingest rows: CPU per rating next to the bare stack.")
+@click.option("--profile", "what", flag_value="profile", help="Record both servers under ingest with py-spy: flame graphs and top costs per rating.")
+@click.option("--profile-dir", type=click.Path(file_okay=False, path_type=Path), default="bench-profile", show_default=True,
+              help="Where --profile writes its flame graphs (SVG) and raw stacks.")
+@click.option("--async-mode", "modes", type=click.Choice(MODES), multiple=True, help="Only this async mode (repeat for both; default both).")
+def bench(quick: bool, json_path: Path | None, what: str | None, profile_dir: Path, modes: tuple[str, ...]) -> None:
     """Measure this machine's ward server next to a bare Flask-SocketIO stack; servers run on a temporary data dir."""
     try:
-        run_bench(quick, json_path)
+        run_bench(quick, json_path, what or "all", modes or MODES, profile_dir)
     except (BenchError, ServerFailed) as exc:
         raise click.ClickException(str(exc)) from None
 

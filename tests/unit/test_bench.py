@@ -8,9 +8,9 @@ from types import SimpleNamespace
 import pytest
 
 from server.store.journal import RatingJournal, fingerprint
+from server.tools.bench import bound, profile, report, run, servers
 from server.tools.bench import load as bench_load
 from server.tools.bench import plan as bench_plan
-from server.tools.bench import report, run, servers
 from server.tools.bench.report import Cell, Row, Target
 
 
@@ -64,6 +64,7 @@ def test_a_target_judges_the_value_or_the_ratio(target, cell, met):
 
 def test_targets_describe_themselves_in_the_rows_unit():
     assert Target(50).describe("ms") == "<= 50 ms"
+    assert report.CPU_TARGET.describe("x") == ">= 0.7 x (threading >= 0.625)"
     assert Target(0.7, at_most=False, on_ratio=True).describe("ratings/s") == "ratio >= 0.7"
 
 
@@ -133,11 +134,16 @@ def job(rate=None, ack_ms=(), screen_ms=(), alert_ms=()) -> dict:
             "first_screen_ms": list(screen_ms)[:3], "alert_ms": list(alert_ms)}
 
 
+def bound_job(rate: float, server_us: float, busiest: float = 30.0) -> dict:
+    return {"rate": rate, "server_us": server_us, "server_us_rounds": [server_us], "server_cpu_pct": 90.0,
+            "client_busiest_pct": busiest, "client_total_pct": 3 * busiest, "client_saturated": busiest > 70,
+            "error_count": 0, "errors": []}
+
+
 def mode_results(with_alerts: bool, hold: dict | None, bare_hold: dict | None = None) -> dict:
     return {
-        "bare_ingest": job(rate=1600),
-        "ingest_20": job(rate=1200),
-        "ingest_200": job(rate=900),
+        "bound": {"bare_20": bound_job(6000, 150), "ingest_20": bound_job(4000, 200), "bare_200": bound_job(5000, 160, busiest=80),
+                  "ingest_200": bound_job(3000, 320), "big_20": bound_job(4000, 210)},
         "bare_ack": job(ack_ms=[1.0] * 10),
         "small_ack": job(ack_ms=[2.0] * 10),
         "big_ack": job(ack_ms=[2.5] * 10),
@@ -157,8 +163,13 @@ def test_rows_compare_each_number_with_its_baseline():
                  "probe_ms": {"quiet": [3.0], "connect": [50.0], "held": [38.0], "held refused": [6.0]}}
     rows = {row.measure: row for row in report.build_rows({"eventlet": mode_results(True, hold, bare_hold)}, plan)}
     cell = lambda name: rows[name].cells["eventlet"]  # noqa: E731
-    assert cell("durable ingest, 20 kiosks").ratio == 0.75
-    assert rows["durable ingest, 20 kiosks"].target.met(cell("durable ingest, 20 kiosks"))
+    costs = [row for row in rows.values() if row.unit == "CPU us/rating"]
+    assert [c.cells["eventlet"].value for c in costs] == [150, 160, 200, 320, 210]
+    assert [c.cells["eventlet"].baseline for c in costs] == [None, None, 150, 160, 200]
+    assert cell("bare CPU / ours, 20 kiosks").value == 0.75
+    assert rows["bare CPU / ours, 20 kiosks"].target.met(cell("bare CPU / ours, 20 kiosks"), "eventlet")
+    assert cell("bare CPU / ours, 200 kiosks").value == 0.5
+    assert not rows["bare CPU / ours, 200 kiosks"].target.met(cell("bare CPU / ours, 200 kiosks"), "eventlet")
     assert cell("ack p50, 100,000 stored").ratio == 1.25
     assert cell("start-up, 100,000 stored").ratio == 4.0
     assert cell("tap -> screen p99").ratio == 2.0
@@ -243,3 +254,63 @@ def test_ward_screens_watch_from_their_own_client_processes():
     assert len(tapping["kiosks"]) == 100 and tapping["screens"] == ["d"] and tapping["alert_probes"] == 2
     assert [len(s["screens"]) for s in watching] == [5, 5, 5, 4]
     assert not any(s.get("kiosks") or s.get("alert_probes") for s in watching)
+
+
+@pytest.mark.parametrize("mode, ratio, met", [("eventlet", 0.68, False), ("threading", 0.68, True), ("threading", 0.6, False), (None, 0.7, True)])
+def test_the_cpu_target_is_looser_under_threading(mode, ratio, met):
+    assert report.CPU_TARGET.met(Cell(ratio), mode) is met
+
+
+def test_a_rate_whose_client_was_busy_is_marked_in_the_table():
+    rows = report.bound_rows({"eventlet": mode_results(True, None)}, bench_plan.QUICK)
+    table = report.format_table(rows).splitlines()
+    bare_200_rate = next(line for line in table if "bare stack, 200 kiosks" in line and "ratings/s" in line)
+    ours_20_rate = next(line for line in table if "durable ingest, 20 kiosks " in line and "ratings/s" in line)
+    assert "5,000*" in bare_200_rate and "*" not in ours_20_rate
+
+
+def test_a_server_bound_round_counts_the_acks_between_the_two_cpu_readings():
+    workers = [{"acked": [(9.9, 1.0), (10.1, 2.0), (10.6, 4.0)], "error_count": 0, "errors": []},
+               {"acked": [(10.3, 3.0), (11.2, 9.0)], "error_count": 1, "errors": ["TimeoutError"]}]
+    figures = bound.window_figures(workers, start=10.0, end=11.0, server_cpu_s=0.0009, client_cpu_s=[0.2, 0.5])
+    assert figures["acks"] == 3 and figures["rate"] == pytest.approx(3.0)
+    assert figures["server_us"] == pytest.approx(300.0)
+    assert figures["server_cpu_pct"] == pytest.approx(0.09)
+    assert figures["client_cpu_pct"] == pytest.approx([20.0, 50.0])
+    assert figures["ack_p50_ms"] == 3.0 and figures["error_count"] == 1
+
+
+def test_rounds_summarise_to_medians_and_the_busiest_client_process():
+    rounds = [dict(bound.window_figures([{"acked": [(1.5, 1.0)] * n, "error_count": 0, "errors": []}], 1.0, 2.0, cpu, clients),
+                   client_total_pct=sum(clients) * 100)
+              for n, cpu, clients in [(100, 0.02, [0.3, 0.2]), (100, 0.04, [0.75, 0.1]), (100, 0.03, [0.3, 0.3])]]
+    summary = bound.summarise(rounds)
+    assert summary["server_us"] == pytest.approx(300.0)
+    assert summary["client_busiest_pct"] == pytest.approx(75.0) and summary["client_saturated"]
+
+
+def test_kiosks_are_dealt_over_the_plans_client_processes():
+    lab = SimpleNamespace(devices={"kiosks": {bench_plan.WARD: [f"k{i}" for i in range(200)]}}, plan=bench_plan.FULL)
+    parts = bound.kiosk_parts(lab, 20)
+    assert len(parts) == bench_plan.FULL.ingest_workers and sum(len(p["kiosks"]) for p in parts) == 20
+    assert len({k for p in parts for k in p["kiosks"]}) == 20
+
+
+RAW_STACKS = """<module> (server/__main__.py:3);run (eventlet/hubs/hub.py:10);kiosk_rating (server/web/events.py:90);receive_rating (server/ward/service.py:180);fingerprint (server/store/journal.py:27) 30
+<module> (server/__main__.py:3);run (eventlet/hubs/hub.py:10);kiosk_rating (server/web/events.py:90);receive_rating (server/ward/service.py:190) 10
+<module> (server/__main__.py:3);run (eventlet/hubs/hub.py:10);kiosk_rating (server/web/events.py:95);emit (socketio/server.py:44) 40
+<module> (server/__main__.py:3);run (eventlet/hubs/hub.py:12) 20
+"""
+
+
+def test_top_costs_share_the_measured_cpu_per_rating_by_py_spy_samples():
+    costs = profile.top_costs(RAW_STACKS, us_per_rating=200.0)
+    own = {frame: us for us, frame in costs["own"]}
+    under = {frame: us for us, frame in costs["under"]}
+    assert own["emit (socketio/server.py)"] == pytest.approx(80.0)
+    assert own["fingerprint (server/store/journal.py)"] == pytest.approx(60.0)
+    assert under["kiosk_rating (server/web/events.py)"] == pytest.approx(160.0)  # line numbers merged
+    assert under["receive_rating (server/ward/service.py)"] == pytest.approx(80.0)
+    assert "run (eventlet/hubs/hub.py)" not in under  # under every stack: the loop itself says nothing
+    assert costs["own"][0][1] == "emit (socketio/server.py)"
+    assert profile.top_costs("", 200.0) == {"own": [], "under": []}

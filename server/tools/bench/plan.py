@@ -14,6 +14,7 @@ SOCKETS_PER_WORKER = 400  # python-socketio clients are heavy: a few hundred per
 SCREENS_PER_WORKER = 5  # ward screens that must each see every rating at once: a few per client process
 PROBE_EVERY_S = 0.02  # the stall probe's gap between one ack and its next rating
 ALERT_WAIT_S = 2.0
+CLIENT_BUSY_PCT = 70.0  # a client process above this share of a core may be what limits a rate: its row is marked
 
 
 class BenchError(RuntimeError):
@@ -39,6 +40,7 @@ class Plan:
     tap_every_s: float = 2.0  # mean gap between one kiosk's taps while the screens watch
     hold_tap_every_s: float = 60.0  # mean gap between one held kiosk's taps: ratings flow, sockets mostly idle
     alert_probes: int = 2  # follow-up requests per tap -> screen round, timed to their alert
+    ingest_workers: int = 4  # client processes the server-bound kiosks are spread over, so none limits the rate
 
 
 QUICK = Plan("quick", rounds=2, window_s=0.8, feed_window_s=2.0, history=(1_000, 100_000),

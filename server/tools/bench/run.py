@@ -10,6 +10,7 @@ from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from server.tools.bench.bound import measure_bound
 from server.tools.bench.plan import (
     FULL,
     KIOSKS_PER_OTHER_WARD,
@@ -22,7 +23,8 @@ from server.tools.bench.plan import (
     WARD,
     BenchError,
 )
-from server.tools.bench.report import build_rows, machine, notes, percentile, render
+from server.tools.bench.profile import profile, render_profile
+from server.tools.bench.report import bound_rows, build_rows, machine, notes, percentile, render
 from server.tools.bench.servers import Lab, MeasuredServer, Worker, progress
 
 
@@ -121,10 +123,6 @@ def job_specs(lab: Lab) -> dict[str, tuple[str, list[dict]]]:
     watching = [{"screens": part, "warmup": plan.warmup_s, "seconds": plan.feed_window_s}
                 for part in chunks(screens[1:], math.ceil((len(screens) - 1) / SCREENS_PER_WORKER))]
     return {
-        "bare_ingest": ("bare", [dict(timed, kiosks=lab.kiosk_tokens(20))]),
-        "ingest_20": ("ingest", [dict(timed, kiosks=lab.kiosk_tokens(20))]),
-        # 200 kiosks are too many threads for one client process to keep busy.
-        "ingest_200": ("ingest", [dict(timed, kiosks=part) for part in chunks(lab.kiosk_tokens(200), 2)]),
         "bare_ack": ("bare", [dict(timed, kiosks=lab.kiosk_tokens(1))]),
         "small_ack": ("small", [dict(timed, kiosks=lab.kiosk_tokens(1))]),
         "big_ack": ("big", [dict(timed, kiosks=lab.kiosk_tokens(1))]),
@@ -162,6 +160,8 @@ def measure_session(lab: Lab, mode: str) -> dict:
             for job in jobs:
                 job.round()
         results = {job.name: job.summary() for job in jobs}
+        close_all([w for job in jobs for w in job.workers])  # their sockets must not share the server-bound rows
+        results["bound"] = measure_bound(lab, mode, servers)
         results["startup_s"] = {name: server.startup_s for name, server in servers.items()}
         results["rss_mb"] = {name: server.rss_mb() for name, server in servers.items()}
     return results
@@ -229,8 +229,18 @@ def measure_mode(lab: Lab, mode: str) -> dict:
     return results
 
 
-def run_bench(quick: bool = False, json_path: Path | None = None) -> dict:
-    """Run the whole benchmark, print the report, and write every number to json_path if given."""
+def measure_ingest(lab: Lab, mode: str) -> dict:
+    """Only rows 1-2: the server-bound ingest, on the servers it needs."""
+    with ExitStack() as stack:
+        progress(f"{mode}: starting servers")
+        servers = {"bare": lab.bare(mode), "ingest": lab.server(mode, lab.registry_dir), "big": lab.server(mode, lab.history_dirs[lab.plan.history[1]])}
+        servers = {name: stack.enter_context(server) for name, server in servers.items()}
+        return {"bound": measure_bound(lab, mode, servers)}
+
+
+def run_bench(quick: bool = False, json_path: Path | None = None, what: str = "all", modes: tuple[str, ...] = MODES,
+              profile_dir: Path = Path("bench-profile")) -> dict:
+    """Run the benchmark ('all', only the server-bound 'ingest' rows, or a 'profile'), print the report, write the JSON."""
     try:
         import psutil  # noqa: F401  (measures the servers' memory and CPU)
     except ImportError:
@@ -240,11 +250,17 @@ def run_bench(quick: bool = False, json_path: Path | None = None) -> dict:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="wardpulse-bench-") as tmp:
         lab = Lab(Path(tmp), plan)
-        results = {mode: measure_mode(lab, mode) for mode in MODES}
-        rows = build_rows(results, plan)
-        report = {"machine": info, "plan": asdict(plan), "history_months": lab.history_months,
-                  "rows": [row.as_json() for row in rows], "raw": results}
-        print(render(info, plan, rows, notes(results, lab)))
+        if what == "profile":
+            results = {mode: profile(lab, mode, profile_dir) for mode in modes}
+            print(render(info, plan, [], []) + "\n".join(render_profile(mode, found) for mode, found in results.items()))
+            report = {"machine": info, "plan": asdict(plan), "profile": results}
+        else:
+            measure = measure_ingest if what == "ingest" else measure_mode
+            results = {mode: measure(lab, mode) for mode in modes}
+            rows = bound_rows(results, plan) if what == "ingest" else build_rows(results, plan)
+            report = {"machine": info, "plan": asdict(plan), "history_months": lab.history_months,
+                      "rows": [row.as_json() for row in rows], "raw": results}
+            print(render(info, plan, rows, notes(results, lab)))
     report["seconds"] = time.perf_counter() - started
     print(f"\nTook {report['seconds']:.0f} s.")
     if json_path is not None:

@@ -62,11 +62,11 @@ class MeasuredServer(ServerProcess):
 class Worker:
     """A client subprocess running one job: spec in, 'ready' once connected, 'go', then its result."""
 
-    def __init__(self, spec: dict, log_path: Path):
+    def __init__(self, spec: dict, log_path: Path, program: str = "server.tools.bench.load"):
         self.log_path = log_path
         with open(log_path, "a") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "server.tools.bench.load"],
+                [sys.executable, "-m", program],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True,
             )
         self.send(json.dumps(spec))
@@ -190,9 +190,9 @@ class Lab:
         """Device tokens of the first `count` kiosks on the main ward."""
         return self.devices["kiosks"][WARD][:count]
 
-    def workers(self, server: MeasuredServer, specs: list[dict]) -> list[Worker]:
-        """Client workers for these specs, aimed at one server."""
-        return [Worker(dict(spec, url=server.url), self.log("clients")) for spec in specs]
+    def workers(self, server: MeasuredServer, specs: list[dict], program: str = "server.tools.bench.load") -> list[Worker]:
+        """Client workers for these specs (run by `program`), aimed at one server."""
+        return [Worker(dict(spec, url=server.url), self.log("clients"), program) for spec in specs]
 
 
 def progress(message: str) -> None:
