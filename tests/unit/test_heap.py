@@ -70,3 +70,19 @@ def test_small_growth_keeps_the_frozen_set(keeper):
     gc.collect()
     assert gc.get_freeze_count() >= keeper.walked + len(kept) - 1000
     assert not keeper.walks_everything
+
+
+def test_the_keeper_counts_what_it_froze_without_walking_the_frozen_set(keeper, monkeypatch):
+    assert keeper.frozen == pytest.approx(gc.get_freeze_count(), rel=0.01)
+    real_count = gc.get_freeze_count
+
+    def walks_the_frozen_set():
+        raise AssertionError("gc.get_freeze_count() walks every frozen object: millions, after each full collection")
+
+    monkeypatch.setattr(gc, "get_freeze_count", walks_the_frozen_set)
+    kept = grow_frozen_set_by(0.1, keeper)
+    gc.collect()
+    monkeypatch.setattr(gc, "get_freeze_count", real_count)
+    assert keeper.frozen == pytest.approx(gc.get_freeze_count(), rel=0.01)
+    assert keeper.frozen >= keeper.walked + len(kept)
+    assert not keeper.walks_everything
