@@ -22,6 +22,7 @@ from server.web import auth, events, followup, fonts, headers, manage, routes, s
 from server.web.extensions import CATALOGUES, WARD_SERVICE, babel, csrf, socketio
 from server.web.languages import TRUST_FOLDER, compile_catalogues
 from server.web.links import link
+from server.web.sessions import SigningOnce
 from shared.protocol import MAX_PAYLOAD_BYTES
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -59,6 +60,7 @@ def create_app(config: dict | None = None) -> Flask:
     data_dir = Path(app.config["DATA_DIR"])
     data_dir.mkdir(parents=True, exist_ok=True)
     app.secret_key = os.environ.get("WARDPULSE_SECRET_KEY") or load_secret(data_dir)
+    app.session_interface = SigningOnce()
     app.extensions[WARD_SERVICE] = WardService(
         data_dir,
         app.config["TIMEZONE"],
