@@ -64,7 +64,7 @@ def _recorder(pid: int, svg: Path, raw: Path):
     """A window filler for BoundJob.round: py-spy writes a flame graph and raw stacks of the same seconds."""
 
     def record(seconds: float) -> None:
-        common = [py_spy(), "record", "--pid", str(pid), "--duration", f"{seconds:g}", "--rate", str(SAMPLES_PER_S), "--nonblocking"]
+        common = [py_spy(), "record", "--pid", str(pid), "--duration", f"{seconds:g}", "--rate", str(SAMPLES_PER_S), "--nonblocking", "--gil"]
         runs = [subprocess.Popen([*common, "--format", kind, "-o", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
                 for kind, out in (("flamegraph", svg), ("raw", raw))]
         for run in runs:
