@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from server.store.journal import RatingJournal, fingerprint
-from server.tools.bench import bound, profile, report, run, servers
+from server.tools.bench import bound, profile, report, run, servers, smallbox
 from server.tools.bench import load as bench_load
 from server.tools.bench import plan as bench_plan
 from server.tools.bench.report import Cell, Row, Target
@@ -163,7 +163,7 @@ def test_rows_compare_each_number_with_its_baseline():
                  "probe_ms": {"quiet": [3.0], "connect": [50.0], "held": [38.0], "held refused": [6.0]}}
     rows = {row.measure: row for row in report.build_rows({"eventlet": mode_results(True, hold, bare_hold)}, plan)}
     cell = lambda name: rows[name].cells["eventlet"]  # noqa: E731
-    costs = [row for row in rows.values() if row.unit == "CPU us/rating"]
+    costs = [row for row in rows.values() if row.unit == "CPU us/rating" and row.section in ("1", "2")]
     assert [c.cells["eventlet"].value for c in costs] == [150, 160, 200, 320, 210]
     assert [c.cells["eventlet"].baseline for c in costs] == [None, None, 150, 160, 200]
     assert cell("bare CPU / ours, 20 kiosks").value == 0.75
@@ -314,3 +314,29 @@ def test_top_costs_share_the_measured_cpu_per_rating_by_py_spy_samples():
     assert "run (eventlet/hubs/hub.py)" not in under  # under every stack: the loop itself says nothing
     assert costs["own"][0][1] == "emit (socketio/server.py)"
     assert profile.top_costs("", 200.0) == {"own": [], "under": []}
+
+
+def step(asked: int, rate: float, cpu: float) -> dict:
+    return {"asked": asked, "rate": rate, "server_cpu_pct": cpu, "server_us": cpu * 1e4 / rate}
+
+
+@pytest.mark.parametrize(
+    "steps, best",
+    [
+        ([step(125, 125, 10), step(250, 249, 21), step(500, 497, 44), step(1000, 960, 71)], 497),
+        ([step(125, 125, 10), step(250, 200, 30)], 125),  # 250/s asked but only 200/s acked: not kept up
+        ([step(125, 124, 55)], None),  # even the slowest step needs more than half the core
+    ],
+)
+def test_the_small_box_sustains_the_fastest_step_kept_up_within_half_a_core(steps, best):
+    found = smallbox.sustained(steps)
+    assert (found and found["rate"]) == best
+
+
+def test_the_small_box_row_reads_the_sustained_rate_its_cost_and_memory():
+    box = {"steps": [step(125, 125, 10)], "sustained": 480.0, "sustained_us": 900.0, "sockets": 500, "connect_s": 3.0, "rss_mb": 140.0}
+    results = {"eventlet": dict(mode_results(True, None), small_box=box), "threading": mode_results(True, None)}
+    rows = [row for row in report.build_rows(results, bench_plan.QUICK) if row.section == "6"]
+    assert [row.cells["eventlet"].value for row in rows] == [480.0, 900.0, 140.0]
+    assert rows[2].target.met(rows[2].cells["eventlet"])
+    assert all(row.cells["threading"].note.startswith("not run") for row in rows)

@@ -24,7 +24,7 @@ import socketio
 
 from kiosk.client import make_rating
 from server.tools.bench.load import random_score
-from shared.protocol import KIOSK_NAMESPACE, RATING
+from shared.protocol import KIOSK_NAMESPACE, RATING, STAFF_NAMESPACE
 
 
 class AsyncKiosks:
@@ -33,27 +33,33 @@ class AsyncKiosks:
     def __init__(self, spec: dict):
         self.spec = spec
         self.kiosks: list[socketio.AsyncClient] = []
+        self.screens: list[socketio.AsyncClient] = []
         self.acked: list[tuple[float, float]] = []
         self.errors: list[str] = []
         self.tapping = asyncio.Event()
 
     async def connect(self) -> None:
-        """Open every kiosk socket of the spec, a few at a time."""
+        """Open every kiosk (and idle ward screen) socket of the spec, a few at a time."""
         gate = asyncio.Semaphore(20)
 
-        async def one(token: str) -> socketio.AsyncClient:
+        async def one(token: str, namespace: str = KIOSK_NAMESPACE) -> socketio.AsyncClient:
             client = socketio.AsyncClient(reconnection=False)
             async with gate:
-                await client.connect(self.spec["url"], namespaces=[KIOSK_NAMESPACE], auth={"token": token},
+                await client.connect(self.spec["url"], namespaces=[namespace], auth={"token": token},
                                      transports=["websocket"], wait_timeout=30)
             return client
 
         self.kiosks = list(await asyncio.gather(*(one(token) for token in self.spec["kiosks"])))
+        self.screens = list(await asyncio.gather(*(one(token, STAFF_NAMESPACE) for token in self.spec.get("screens", []))))
 
     async def tap_until_stopped(self, kiosk: socketio.AsyncClient) -> None:
-        """Tap, wait for the ack, tap again, while the round lasts."""
-        rng = random.Random()
+        """Tap, wait for the ack, tap again (at once, or after a random gap of mean 'every' s), while the round lasts."""
+        rng, every = random.Random(), self.spec.get("every", 0)
         while self.tapping.is_set():
+            if every:  # Poisson arrivals: each kiosk waits an exponential gap
+                await asyncio.sleep(rng.expovariate(1 / every))
+                if not self.tapping.is_set():
+                    break
             sent = time.perf_counter()
             try:
                 ack = await kiosk.call(RATING, make_rating(random_score(rng)), namespace=KIOSK_NAMESPACE, timeout=30)
@@ -84,7 +90,7 @@ async def serve_rounds(spec: dict) -> None:
     """Connect, say ready, then a round per 'go' ended by 'stop'; end of input ends the process."""
     kiosks = AsyncKiosks(spec)
     await kiosks.connect()
-    _say({"ready": True, "sockets": len(kiosks.kiosks)})
+    _say({"ready": True, "sockets": len(kiosks.kiosks) + len(kiosks.screens)})
     loop, commands = asyncio.get_running_loop(), asyncio.Queue()
 
     def read_commands() -> None:

@@ -14,6 +14,7 @@ SOCKETS_PER_WORKER = 400  # python-socketio clients are heavy: a few hundred per
 SCREENS_PER_WORKER = 5  # ward screens that must each see every rating at once: a few per client process
 PROBE_EVERY_S = 0.02  # the stall probe's gap between one ack and its next rating
 ALERT_WAIT_S = 2.0
+SMALL_BOX_KIOSKS = 200  # row 6: kiosks tapping at a set rate on the small box
 CLIENT_BUSY_PCT = 70.0  # a client process above this share of a core may be what limits a rate: its row is marked
 
 

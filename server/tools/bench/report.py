@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from server.tools.bench.plan import CLIENT_BUSY_PCT, MODES, PROBE_EVERY_S, SCREENS_PER_WORKER, Plan
+from server.tools.bench.plan import CLIENT_BUSY_PCT, MODES, PROBE_EVERY_S, SCREENS_PER_WORKER, SMALL_BOX_KIOSKS, Plan
 from server.tools.bench.servers import Lab
 from shared.protocol import iso_utc
 
@@ -239,6 +239,9 @@ def build_rows(results: dict[str, dict], plan: Plan) -> list[Row]:
         Row("5", f"longest loop stall, {sockets} sockets", "ms", "bare stack, same sockets"),
         Row("5", f"longest stall, connecting {sockets}", "ms", "bare stack, same sockets"),
         Row("5", f"time to connect {sockets} sockets", "s", "bare stack, same sockets"),
+        Row("6", "small box: ratings/s within half of 1 core", "ratings/s"),
+        Row("6", "small box: CPU per rating at that rate", "CPU us/rating"),
+        Row("6", f"small box: RSS holding {sockets} sockets", "MB", "", Target(300)),
     ]
     for mode, r in results.items():
         for row, cell in zip(rows, _mode_cells(r)):
@@ -266,7 +269,17 @@ def _mode_cells(r: dict) -> list[Cell]:
         Cell(percentile(r["feed"]["first_screen_ms"], 99), percentile(r["bare_feed"]["first_screen_ms"], 99)),
         *_alert_cells(r["feed"]),
         *_hold_cells(r.get("hold"), r.get("bare_hold")),
+        *_small_box_cells(r.get("small_box")),
     ]
+
+
+def _small_box_cells(box: dict | None) -> list[Cell]:
+    """Row 6: the server pinned to one core, or why it did not run."""
+    if box is None or "skipped" in box:
+        return [Cell(None, note=box["skipped"] if box else "not run (eventlet only)")] * 3
+    if box["sustained"] is None:
+        return [Cell(None, note="none within half a core"), Cell(None, note="-"), Cell(box["rss_mb"])]
+    return [Cell(box["sustained"]), Cell(box["sustained_us"]), Cell(box["rss_mb"])]
 
 
 def _bound_cells(bound: dict) -> list[Cell]:
@@ -308,7 +321,7 @@ def _hold_cells(hold: dict | None, bare: dict | None) -> list[Cell]:
 
 def notes(results: dict[str, dict], lab: Lab) -> list[str]:
     """What a reader needs to trust the table: how things were measured, CPU use, errors."""
-    return [*_method_notes(lab), *_hold_notes(results), *_cpu_notes(results), *_error_notes(results)]
+    return [*_method_notes(lab), *_hold_notes(results), *_small_box_notes(results), *_cpu_notes(results), *_error_notes(results)]
 
 
 def _method_notes(lab: Lab) -> list[str]:
@@ -338,6 +351,19 @@ def _method_notes(lab: Lab) -> list[str]:
         f"  Held sockets: 10 wards, 1 in 10 a ward screen, each kiosk tapping every ~{plan.hold_tap_every_s:.0f} s"
         " (the bare stack acks them and relays nothing).",
     ]
+
+
+def _small_box_notes(results: dict[str, dict]) -> list[str]:
+    """Each step of the small box: asked, acked, server CPU."""
+    lines = []
+    for mode, r in results.items():
+        box = r.get("small_box")
+        if box and "steps" in box:
+            steps = "; ".join(f"{s['asked']:,}/s asked: {s['rate']:,.0f}/s acked, server {s['server_cpu_pct']:.0f} %,"
+                              f" {format_number(s['server_us'])} us/rating" for s in box["steps"])
+            lines.append(f"  {mode}, small box (server on core 0, {SMALL_BOX_KIOSKS} kiosks on core 1, Poisson taps): {steps};"
+                         f" {box['sockets']:,} sockets connected in {box['connect_s']:.1f} s")
+    return lines
 
 
 def _hold_notes(results: dict[str, dict]) -> list[str]:
