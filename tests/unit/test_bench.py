@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from server.store.journal import RatingJournal, fingerprint
-from server.tools.bench import bound, profile, report, run, servers, smallbox
+from server.tools.bench import bound, profile, report, run, servers, smallbox, storm
 from server.tools.bench import load as bench_load
 from server.tools.bench import plan as bench_plan
 from server.tools.bench.report import Cell, Row, Target
@@ -336,7 +336,35 @@ def test_the_small_box_sustains_the_fastest_step_kept_up_within_half_a_core(step
 def test_the_small_box_row_reads_the_sustained_rate_its_cost_and_memory():
     box = {"steps": [step(125, 125, 10)], "sustained": 480.0, "sustained_us": 900.0, "sockets": 500, "connect_s": 3.0, "rss_mb": 140.0}
     results = {"eventlet": dict(mode_results(True, None), small_box=box), "threading": mode_results(True, None)}
-    rows = [row for row in report.build_rows(results, bench_plan.QUICK) if row.section == "6"]
+    rows = [row for row in report.build_rows(results, bench_plan.QUICK) if row.section == "7"]
     assert [row.cells["eventlet"].value for row in rows] == [480.0, 900.0, 140.0]
     assert rows[2].target.met(rows[2].cells["eventlet"])
     assert all(row.cells["threading"].note.startswith("not run") for row in rows)
+
+
+def test_the_storm_is_timed_from_the_moment_the_restarted_server_listened():
+    workers = [{"back": [10.2, 10.9], "outbox_done": [10.4, 11.5], "snapshots": [9.0, 10.8], "error_count": 0, "errors": []},
+               {"back": [10.3], "outbox_done": [], "snapshots": [11.0], "error_count": 1, "errors": ["TimeoutError"]}]
+    probed = {"acked": [(9.5, 1.0), (10.05, 40.0), (10.6, 120.0), (11.2, 3.0)], "unanswered": [(9.8, 2000.0)], "errors": ["BadNamespaceError"]}
+    figures = storm.storm_figures(10.0, workers, probed)
+    assert figures["sockets_back"] == 3 and figures["all_back_s"] == pytest.approx(0.9)
+    assert figures["outboxes_empty_s"] == pytest.approx(1.5)
+    assert figures["fresh_snapshots"] == 2 and figures["last_snapshot_s"] == pytest.approx(1.0)  # 9.0 was before the kill
+    assert figures["longest_ack_ms"] == 120.0  # acks before the restart do not count
+    assert figures["first_ack_s"] == pytest.approx(0.05)
+    assert figures["error_count"] == 1
+
+
+def test_storm_rows_show_the_slowest_of_sockets_back_and_outboxes_empty():
+    figures = {"all_back_s": 0.9, "outboxes_empty_s": 1.5, "last_snapshot_s": 1.0, "longest_ack_ms": 120.0, "first_ack_s": 0.05,
+               "sockets_back": 3, "sockets": 4, "fresh_snapshots": 2, "restart_s": 1.7, "error_count": 0, "errors": []}
+    rows = [row for row in report.build_rows({"eventlet": dict(mode_results(True, None), storm=figures)}, bench_plan.QUICK)
+            if row.section == "6"]
+    assert [row.cells["eventlet"].value for row in rows] == [1.5, 1.0, 120.0, 0.05]
+    assert [row.target.met(row.cells["eventlet"]) for row in rows[:3]] == [True, True, True]
+
+
+def test_a_tap_unanswered_after_the_restart_is_the_longest_wait():
+    probed = {"acked": [(10.05, 40.0)], "unanswered": [(10.5, 2000.0)], "errors": ["TimeoutError"]}
+    figures = storm.storm_figures(10.0, [], probed)
+    assert figures["longest_ack_ms"] == 2000.0 and figures["unanswered"] == 1

@@ -24,7 +24,7 @@ import socketio
 
 from kiosk.client import make_rating
 from server.tools.bench.load import random_score
-from shared.protocol import KIOSK_NAMESPACE, RATING, STAFF_NAMESPACE
+from shared.protocol import KIOSK_NAMESPACE, RATING, SNAPSHOT, STAFF_NAMESPACE
 
 
 class AsyncKiosks:
@@ -37,24 +37,42 @@ class AsyncKiosks:
         self.acked: list[tuple[float, float]] = []
         self.errors: list[str] = []
         self.tapping = asyncio.Event()
+        self.snapshots: list[float] = []  # when a ward screen got a snapshot
+        self.outbox_done: list[float] = []
+        self.unanswered: list[tuple[float, float]] = []  # (when given up, ms waited): taps with no ack in time
 
-    async def connect(self) -> None:
-        """Open every kiosk (and idle ward screen) socket of the spec, a few at a time."""
-        gate = asyncio.Semaphore(20)
+    async def connect(self, at_once: int = 20) -> None:
+        """Open every kiosk (and idle ward screen) socket of the spec, `at_once` at a time."""
+        gate = asyncio.Semaphore(at_once)
 
         async def one(token: str, namespace: str = KIOSK_NAMESPACE) -> socketio.AsyncClient:
-            client = socketio.AsyncClient(reconnection=False)
             async with gate:
-                await client.connect(self.spec["url"], namespaces=[namespace], auth={"token": token},
-                                     transports=["websocket"], wait_timeout=30)
-            return client
+                return await self.open(token, namespace)
 
         self.kiosks = list(await asyncio.gather(*(one(token) for token in self.spec["kiosks"])))
         self.screens = list(await asyncio.gather(*(one(token, STAFF_NAMESPACE) for token in self.spec.get("screens", []))))
 
-    async def tap_until_stopped(self, kiosk: socketio.AsyncClient) -> None:
+    async def open(self, token: str, namespace: str = KIOSK_NAMESPACE) -> socketio.AsyncClient:
+        """One socket; a ward screen notes when each snapshot arrives."""
+        client = socketio.AsyncClient(reconnection=False)
+        if namespace == STAFF_NAMESPACE:
+            client.on(SNAPSHOT, lambda *_: self.snapshots.append(time.perf_counter()), namespace=namespace)
+        await client.connect(self.spec["url"], namespaces=[namespace], auth={"token": token},
+                             transports=["websocket"], wait_timeout=30)
+        return client
+
+    async def reopen(self, index: int) -> socketio.AsyncClient | None:
+        """A tablet whose server went away: try again every 20 ms until back (or the round ends)."""
+        while self.tapping.is_set():
+            try:
+                return await self.open(self.spec["kiosks"][index])
+            except socketio.exceptions.SocketIOError:
+                await asyncio.sleep(0.02)
+        return None
+
+    async def tap_until_stopped(self, index: int) -> None:
         """Tap, wait for the ack, tap again (at once, or after a random gap of mean 'every' s), while the round lasts."""
-        rng, every = random.Random(), self.spec.get("every", 0)
+        rng, every, kiosk = random.Random(), self.spec.get("every", 0), self.kiosks[index]
         while self.tapping.is_set():
             if every:  # Poisson arrivals: each kiosk waits an exponential gap
                 await asyncio.sleep(rng.expovariate(1 / every))
@@ -62,9 +80,17 @@ class AsyncKiosks:
                     break
             sent = time.perf_counter()
             try:
-                ack = await kiosk.call(RATING, make_rating(random_score(rng)), namespace=KIOSK_NAMESPACE, timeout=30)
+                ack = await kiosk.call(RATING, make_rating(random_score(rng)), namespace=KIOSK_NAMESPACE,
+                                       timeout=self.spec.get("ack_timeout", 30))
             except socketio.exceptions.SocketIOError as exc:
                 self.errors.append(type(exc).__name__)
+                if isinstance(exc, socketio.exceptions.TimeoutError):
+                    self.unanswered.append((time.perf_counter(), round((time.perf_counter() - sent) * 1000, 3)))
+                if self.spec.get("reconnect"):  # the storm's probe: a tablet tapping through a restart
+                    await kiosk.disconnect()
+                    kiosk = await self.reopen(index)
+                    if kiosk is None:
+                        break
                 continue
             acked = time.perf_counter()
             if isinstance(ack, dict) and ack.get("ok"):
@@ -72,12 +98,39 @@ class AsyncKiosks:
             else:
                 self.errors.append(str(ack.get("error") if isinstance(ack, dict) else ack))
 
+    async def storm(self) -> dict:
+        """After a restart: every socket of this worker at once, then each tablet sends its outbox."""
+        self.snapshots, self.errors = [], []
+        back: list[float] = []
+        outbox = self.spec.get("outbox", 0)
+
+        async def kiosk(token: str) -> None:
+            client = await self.open(token)
+            back.append(time.perf_counter())
+            for _ in range(outbox):  # the taps it kept while the server was down, each resent until acked
+                ack = await client.call(RATING, make_rating(random_score(random)), namespace=KIOSK_NAMESPACE, timeout=30)
+                if not (isinstance(ack, dict) and ack.get("ok")):
+                    self.errors.append(str(ack))
+            self.outbox_done.append(time.perf_counter())
+
+        async def screen(token: str) -> None:
+            await self.open(token, STAFF_NAMESPACE)
+            back.append(time.perf_counter())
+
+        self.outbox_done = []
+        results = await asyncio.gather(*(kiosk(t) for t in self.spec["kiosks"]), *(screen(t) for t in self.spec.get("screens", [])),
+                                       return_exceptions=True)
+        self.errors += [type(r).__name__ for r in results if isinstance(r, BaseException)]
+        await asyncio.sleep(0.5)  # a snapshot may trail its connect
+        return {"back": back, "outbox_done": self.outbox_done, "snapshots": self.snapshots,
+                "error_count": len(self.errors), "errors": self.errors[:20]}
+
     async def round(self) -> dict:
-        """Every kiosk taps until 'stop'; then what was acked and when."""
-        self.acked, self.errors = [], []
+        """Every kiosk taps until 'stop'; then what was acked and when, and when taps went unanswered."""
+        self.acked, self.errors, self.unanswered = [], [], []
         self.tapping.set()
-        await asyncio.gather(*(self.tap_until_stopped(k) for k in self.kiosks))
-        return {"acked": self.acked, "error_count": len(self.errors), "errors": self.errors[:20]}
+        await asyncio.gather(*(self.tap_until_stopped(i) for i in range(len(self.kiosks))))
+        return {"acked": self.acked, "unanswered": self.unanswered, "error_count": len(self.errors), "errors": self.errors[:20]}
 
 
 def _say(message: dict) -> None:
@@ -107,6 +160,8 @@ async def serve_rounds(spec: dict) -> None:
         elif command == "stop":
             kiosks.tapping.clear()
             _say(await round_)
+        elif command == "storm":
+            _say(await kiosks.storm())
 
 
 def worker_main() -> None:

@@ -239,9 +239,13 @@ def build_rows(results: dict[str, dict], plan: Plan) -> list[Row]:
         Row("5", f"longest loop stall, {sockets} sockets", "ms", "bare stack, same sockets"),
         Row("5", f"longest stall, connecting {sockets}", "ms", "bare stack, same sockets"),
         Row("5", f"time to connect {sockets} sockets", "s", "bare stack, same sockets"),
-        Row("6", "small box: ratings/s within half of 1 core", "ratings/s"),
-        Row("6", "small box: CPU per rating at that rate", "CPU us/rating"),
-        Row("6", f"small box: RSS holding {sockets} sockets", "MB", "", Target(300)),
+        Row("6", f"storm: {sockets} sockets back and outboxes empty", "s", "", Target(10)),
+        Row("6", "storm: last screen holding a fresh snapshot", "s", "", Target(10)),
+        Row("6", "storm: longest ack of a tablet tapping through it", "ms", "", Target(150)),
+        Row("6", "storm: first ack after the restart", "s"),
+        Row("7", "small box: ratings/s within half of 1 core", "ratings/s"),
+        Row("7", "small box: CPU per rating at that rate", "CPU us/rating"),
+        Row("7", f"small box: RSS holding {sockets} sockets", "MB", "", Target(300)),
     ]
     for mode, r in results.items():
         for row, cell in zip(rows, _mode_cells(r)):
@@ -269,12 +273,22 @@ def _mode_cells(r: dict) -> list[Cell]:
         Cell(percentile(r["feed"]["first_screen_ms"], 99), percentile(r["bare_feed"]["first_screen_ms"], 99)),
         *_alert_cells(r["feed"]),
         *_hold_cells(r.get("hold"), r.get("bare_hold")),
+        *_storm_cells(r.get("storm")),
         *_small_box_cells(r.get("small_box")),
     ]
 
 
+def _storm_cells(storm: dict | None) -> list[Cell]:
+    """Row 6: the reconnect storm after SIGKILL and restart."""
+    if storm is None:
+        return [Cell(None, note="not run (--quick)")] * 4
+    back = max(filter(None, [storm["all_back_s"], storm["outboxes_empty_s"]]), default=None)
+    longest = Cell(storm["longest_ack_ms"], mark="+" if storm.get("unanswered") else "")  # '+': a tap timed out
+    return [Cell(back), Cell(storm["last_snapshot_s"]), longest, Cell(storm["first_ack_s"])]
+
+
 def _small_box_cells(box: dict | None) -> list[Cell]:
-    """Row 6: the server pinned to one core, or why it did not run."""
+    """Row 7: the server pinned to one core, or why it did not run."""
     if box is None or "skipped" in box:
         return [Cell(None, note=box["skipped"] if box else "not run (eventlet only)")] * 3
     if box["sustained"] is None:
@@ -321,7 +335,7 @@ def _hold_cells(hold: dict | None, bare: dict | None) -> list[Cell]:
 
 def notes(results: dict[str, dict], lab: Lab) -> list[str]:
     """What a reader needs to trust the table: how things were measured, CPU use, errors."""
-    return [*_method_notes(lab), *_hold_notes(results), *_small_box_notes(results), *_cpu_notes(results), *_error_notes(results)]
+    return [*_method_notes(lab), *_hold_notes(results), *_storm_notes(results), *_small_box_notes(results), *_cpu_notes(results), *_error_notes(results)]
 
 
 def _method_notes(lab: Lab) -> list[str]:
@@ -363,6 +377,19 @@ def _small_box_notes(results: dict[str, dict]) -> list[str]:
                               f" {format_number(s['server_us'])} us/rating" for s in box["steps"])
             lines.append(f"  {mode}, small box (server on core 0, {SMALL_BOX_KIOSKS} kiosks on core 1, Poisson taps): {steps};"
                          f" {box['sockets']:,} sockets connected in {box['connect_s']:.1f} s")
+    return lines
+
+
+def _storm_notes(results: dict[str, dict]) -> list[str]:
+    """How much of the storm came back, and what failed."""
+    lines = []
+    for mode, r in results.items():
+        storm = r.get("storm")
+        if storm:
+            lines.append(f"  {mode}, storm: {storm['sockets_back']:,} of {storm['sockets'] - 1:,} sockets back,"
+                         f" {storm['fresh_snapshots']:,} fresh snapshots, restart took {storm['restart_s']:.1f} s,"
+                         f" {storm.get('unanswered', 0)} of the tapping tablet's taps unanswered within 2 s ('+');"
+                         f" errors {storm['error_count']} {storm['errors'][:3]}")
     return lines
 
 

@@ -27,6 +27,7 @@ from server.tools.bench.profile import profile, render_profile
 from server.tools.bench.report import bound_rows, build_rows, machine, notes, percentile, render
 from server.tools.bench.servers import Lab, MeasuredServer, Worker, progress
 from server.tools.bench.smallbox import SMALL_BOX_MODE, small_box
+from server.tools.bench.storm import storm
 
 
 def screen_latencies(results: list[dict]) -> tuple[list[float], list[float]]:
@@ -227,6 +228,8 @@ def measure_mode(lab: Lab, mode: str) -> dict:
         progress(f"{mode}: {lab.plan.hold_sockets:,} sockets on the bare stack, then on the ward server")
         results["bare_hold"] = hold(lab, lab.bare(mode))
         results["hold"] = hold(lab, lab.server(mode, lab.registry_dir))
+    if mode in lab.plan.hold_modes:
+        results["storm"] = storm(lab, mode, hold_specs(lab, lab.plan.hold_sockets))
     if mode == SMALL_BOX_MODE:
         results["small_box"] = small_box(lab, mode, hold_specs(lab, lab.plan.hold_sockets))
     return results

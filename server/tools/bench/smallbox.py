@@ -1,4 +1,4 @@
-"""Row 6, the small box: the ward server pinned to one core, its clients on the other.
+"""Row 7, the small box: the ward server pinned to one core, its clients on the other.
 
 What a trust needs to know to choose a box: how many ratings a second one core sustains while the
 server stays at or under half of it (room for screens, exports and bursts), and the memory it
@@ -42,7 +42,7 @@ def sustained(steps: list[dict]) -> dict | None:
 
 
 def small_box(lab: Lab, mode: str, hold_specs: list[dict]) -> dict:
-    """Row 6 in one async mode: rate steps at up to half a core, then RSS holding the hold row's sockets."""
+    """Row 7 in one async mode: rate steps at up to half a core, then RSS holding the hold row's sockets."""
     if (os.cpu_count() or 1) < 2 or shutil.which("taskset") is None:
         return {"skipped": "needs two cores and taskset"}
     plan, steps = lab.plan, []
