@@ -1,7 +1,8 @@
 """`wardpulse bench --profile`: py-spy records the ward server and the bare stack under server-bound ingest.
 
 For each it writes a flame graph (SVG, open it in a browser) and lists where a rating's CPU goes:
-py-spy's samples of busy threads, as shares of the server's measured CPU per rating. py-spy reads the
+py-spy's samples of threads holding the GIL (`--gil`: a thread waiting in epoll, fsync or a tpool
+queue is not using the CPU), as shares of the server's measured CPU per rating. py-spy reads the
 server's memory from outside (it needs ptrace: root, or kernel.yama.ptrace_scope 0), so the server
 runs unchanged; `--nonblocking` keeps it from pausing the server at each sample.
 """
