@@ -38,6 +38,7 @@ class AsyncKiosks:
         self.errors: list[str] = []
         self.tapping = asyncio.Event()
         self.snapshots: list[float] = []  # when a ward screen got a snapshot
+        self.gone: dict[socketio.AsyncClient, asyncio.Event] = {}  # set when that socket dropped
         self.outbox_done: list[float] = []
         self.unanswered: list[tuple[float, float]] = []  # (when given up, ms waited): taps with no ack in time
 
@@ -57,6 +58,9 @@ class AsyncKiosks:
         client = socketio.AsyncClient(reconnection=False)
         if namespace == STAFF_NAMESPACE:
             client.on(SNAPSHOT, lambda *_: self.snapshots.append(time.perf_counter()), namespace=namespace)
+        gone = asyncio.Event()  # a tablet sees its socket drop at once and stops waiting for that ack
+        client.on("disconnect", lambda *_: gone.set(), namespace=namespace)
+        self.gone[client] = gone
         await client.connect(self.spec["url"], namespaces=[namespace], auth={"token": token},
                              transports=["websocket"], wait_timeout=30)
         return client
@@ -80,8 +84,7 @@ class AsyncKiosks:
                     break
             sent = time.perf_counter()
             try:
-                ack = await kiosk.call(RATING, make_rating(random_score(rng)), namespace=KIOSK_NAMESPACE,
-                                       timeout=self.spec.get("ack_timeout", 30))
+                ack = await self.call(kiosk, make_rating(random_score(rng)))
             except socketio.exceptions.SocketIOError as exc:
                 self.errors.append(type(exc).__name__)
                 if isinstance(exc, socketio.exceptions.TimeoutError):
@@ -97,6 +100,17 @@ class AsyncKiosks:
                 self.acked.append((acked, round((acked - sent) * 1000, 3)))
             else:
                 self.errors.append(str(ack.get("error") if isinstance(ack, dict) else ack))
+
+    async def call(self, kiosk: socketio.AsyncClient, rating: dict):
+        """Send a rating and wait for its ack, or until the socket drops (SocketIOError either way)."""
+        acked = asyncio.ensure_future(kiosk.call(RATING, rating, namespace=KIOSK_NAMESPACE, timeout=self.spec.get("ack_timeout", 30)))
+        dropped = asyncio.ensure_future(self.gone[kiosk].wait())
+        await asyncio.wait({acked, dropped}, return_when=asyncio.FIRST_COMPLETED)
+        dropped.cancel()
+        if not acked.done():
+            acked.cancel()
+            raise socketio.exceptions.DisconnectedError("the server went away")
+        return acked.result()
 
     async def storm(self) -> dict:
         """After a restart: every socket of this worker at once, then each tablet sends its outbox."""

@@ -33,8 +33,9 @@ def storm_figures(listening: float, storm: list[dict], probed: dict) -> dict:
     back = [t for r in storm for t in r["back"]]
     emptied = [t for r in storm for t in r["outbox_done"]]
     snapshots = [t for r in storm for t in r["snapshots"] if t >= listening]
-    after = [(t, ms) for t, ms in probed["acked"] if t >= listening]
-    unanswered = [(t, ms) for t, ms in probed.get("unanswered", []) if t >= listening]
+    # Taps sent once the server listened again (a tap sent to the killed server is not the storm's).
+    after = [(t, ms) for t, ms in probed["acked"] if t - ms / 1000 >= listening]
+    unanswered = [(t, ms) for t, ms in probed.get("unanswered", []) if t - ms / 1000 >= listening]
     return {
         "sockets_back": len(back),
         "all_back_s": max(back) - listening if back else None,
@@ -44,7 +45,7 @@ def storm_figures(listening: float, storm: list[dict], probed: dict) -> dict:
         # A tap with no ack in time waited at least that long: it counts, and the row is marked.
         "longest_ack_ms": max((ms for _, ms in after + unanswered), default=None),
         "unanswered": len(unanswered),
-        "first_ack_s": min(t for t, _ in after) - listening if after else None,
+        "first_ack_s": min(t for t, _ in probed["acked"] if t >= listening) - listening if after else None,
         "error_count": sum(r["error_count"] for r in storm),
         "errors": [e for r in storm for e in r["errors"]][:20],
         "probe_errors": probed["errors"][:10],
