@@ -35,7 +35,7 @@ def demo(data_dir: Path, host: str, port: int, kiosk_count: int, every: float) -
 
 
 @click.command()
-@click.option("--quick", is_flag=True, help="A shorter run (under 2 minutes): less history, fewer sockets, shorter timings.")
+@click.option("--quick", is_flag=True, help="A shorter run (about 4 minutes): less history, fewer sockets, shorter timings.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write every number to this JSON file.")
 @click.option("--ingest", "what", flag_value="ingest", help="Only the server-bound ingest rows: CPU per rating next to the bare stack.")
 @click.option("--profile", "what", flag_value="profile", help="Record both servers under ingest with py-spy: flame graphs and top costs per rating.")
