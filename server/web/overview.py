@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import timedelta
 
 from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask_babel import gettext as _
@@ -33,8 +34,9 @@ def overview(staff):
         # The script puts each row's code in place of the placeholder.
         "ward_url": url_for("wards.ward", code="__WARD__"),
     }
-    return render_template("overview.html", viewer=viewer_of(staff), client_config=config,
-                           month=month_of(service.clock(), service.tz))
+    # The month offered for the return is last month: the one a trust submits in the first days of this one.
+    last_month = month_of(service.clock().astimezone(service.tz).replace(day=1) - timedelta(days=1), service.tz)
+    return render_template("overview.html", viewer=viewer_of(staff), client_config=config, month=last_month)
 
 
 @bp.get("/overview/return.<fmt>")
