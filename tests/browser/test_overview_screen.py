@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from browser_helpers import assert_no_serious_axe_violations, fill_sign_in, rate, require, wait_online
-
 from support import kiosk_socket
 
 pytestmark = pytest.mark.browser
