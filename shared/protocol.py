@@ -18,6 +18,7 @@ PROTOCOL_VERSION = 1
 
 KIOSK_NAMESPACE = "/kiosk"
 STAFF_NAMESPACE = "/staff"
+OVERVIEW_NAMESPACE = "/overview"  # a matron's overview: one row per ward the signed-in viewer covers
 
 # Events
 RATING = "rating"  # kiosk -> server (acked); server -> staff screens (live feed)
@@ -29,6 +30,8 @@ KIOSK_START = "kiosk_start"  # server -> kiosks when their ward's start or a tab
 CLOCK = "clock"  # kiosk -> server (acked): {} -> {"server_time", "start": the ward's KIOSK_START}; the kiosk measures its clock against it
 ACKNOWLEDGE_ALERT = "acknowledge_alert"  # staff screen -> server (acked): {"id"}
 RESOLVE_ALERT = "resolve_alert"  # staff screen -> server (acked): {"id", "action", "public_note"?}
+OVERVIEW = "overview"  # server -> an overview screen, on every (re)connect: {"wards": [row, ...]} in order
+OVERVIEW_WARD = "overview_ward"  # server -> overview screens covering the ward, when anything on its row changed: row
 
 MAX_COMMENT_CHARS = 1000
 MAX_LOCATION_CHARS = 40

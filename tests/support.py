@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -88,8 +89,10 @@ class LiveServer(WardProcess):
     def add_display(self, ward: str = "7B") -> dict:
         return self.cli_json("display", "add", "--ward", ward)
 
-    def add_staff(self, username: str = "sister", ward: str = "7B", role: str = "sister") -> tuple[str, str]:
-        self.cli("staff", "add", username, "--ward", ward, "--role", role, input=STAFF_PASSWORD + "\n")
+    def add_staff(self, username: str = "sister", ward: str | tuple[str, ...] = "7B", role: str = "sister") -> tuple[str, str]:
+        """A staff account on a ward, or covering several (a tuple of codes, home ward first)."""
+        wards = (ward,) if isinstance(ward, str) else ward
+        self.cli("staff", "add", username, *(arg for code in wards for arg in ("--ward", code)), "--role", role, input=STAFF_PASSWORD + "\n")
         return username, STAFF_PASSWORD
 
     def export(self, ward: str = "7B") -> list[dict]:
@@ -136,6 +139,70 @@ class Screen:
 
     def close(self) -> None:
         self.sio.disconnect()
+
+
+class WifiDrop:
+    """A TCP relay in front of the ward server that can cut every connection and refuse new ones, as Wi-Fi does."""
+
+    def __init__(self, port: int):
+        self.target = port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.up = True
+        self._links: list[socket.socket] = []
+        self._lock = threading.Lock()
+        threading.Thread(target=self._accept, name="wifi-relay", daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                near, _ = self.listener.accept()
+            except OSError:
+                return  # closed
+            if not self.up:
+                near.close()  # no signal: the connection goes nowhere
+                continue
+            try:
+                far = socket.create_connection(("127.0.0.1", self.target), timeout=2)
+            except OSError:
+                near.close()
+                continue
+            far.settimeout(None)
+            with self._lock:
+                self._links += [near, far]
+            for source, sink in ((near, far), (far, near)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            self._close(source, sink)
+
+    def _close(self, *sockets: socket.socket) -> None:
+        for s in sockets:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+
+    def cut(self) -> None:
+        """Every connection through the relay drops, and new ones fail until heal()."""
+        self.up = False
+        with self._lock:
+            links, self._links = self._links, []
+        self._close(*links)
+
+    def heal(self) -> None:
+        self.up = True
+
+    def close(self) -> None:
+        self.cut()
+        self.listener.close()
 
 
 def wait_until(predicate, timeout: float = 5.0, what: str = "the condition"):

@@ -124,15 +124,18 @@ def staff() -> None:
 
 @staff.command("add")
 @click.argument("username")
-@click.option("--ward", "ward_code", required=True, help="The staff member's ward.")
-@click.option("--role", type=click.Choice(ROLES), default="staff", show_default=True, help="What they may do.")
+@click.option("--ward", "ward_codes", required=True, multiple=True,
+              help="A ward the account covers; repeat for several (a matron, bank staff). The first is their home ward.")
+@click.option("--role", type=click.Choice(ROLES), default="staff", show_default=True,
+              help="What they may do: staff, sister, matron (a sister on every ward she covers), admin (every ward).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_obj
-def staff_add(data_dir: Path, username: str, ward_code: str, role: str, as_json: bool) -> None:
+def staff_add(data_dir: Path, username: str, ward_codes: tuple[str, ...], role: str, as_json: bool) -> None:
     """Add a staff account; the password is asked for (or read from stdin)."""
     password_hash = hash_password(read_password())
-    result = admin(data_dir, "add_staff", username=username, ward=ward_code, role=role, password_hash=password_hash)
-    emit_result(as_json, result, f"Added {result['role']} {result['username']} on ward {result['ward']}.")
+    result = admin(data_dir, "add_staff", username=username, wards=list(ward_codes), role=role, password_hash=password_hash)
+    emit_result(as_json, result, f"Added {result['role']} {result['username']} on {'ward' if len(result['wards']) == 1 else 'wards'} "
+                                 f"{', '.join(result['wards'])}.")
 
 
 @staff.command("passwd")

@@ -23,11 +23,11 @@ from server.tools.study import run as run_study
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on; 0 picks a free one.")
-@click.option("--kiosks", "kiosk_count", default=3, show_default=True, help="How many simulated tablets tap.")
+@click.option("--kiosks", "kiosk_count", default=6, show_default=True, help="How many simulated tablets tap (up to 6: two on each demo ward).")
 @click.option("--every", default=30.0, show_default=True, help="Mean seconds between taps on each simulated tablet.")
 @click.pass_obj
 def demo(data_dir: Path, host: str, port: int, kiosk_count: int, every: float) -> None:
-    """Start a demo ward with simulated tablets; prints the kiosk and ward screen links and a login."""
+    """Start three demo wards with 60 days of history and simulated tablets; prints the links and the logins."""
     try:
         run_demo(data_dir, host, port, kiosk_count, every)
     except ServerFailed as exc:

@@ -36,7 +36,7 @@ class NotFound(AdminError):
 
 WARD_CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{0,15}")
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
-ROLES = ("staff", "sister", "admin")
+ROLES = ("staff", "sister", "matron", "admin")
 # NHS organisation and site codes (ODS): three to nine letters and digits, e.g. RXX or RXX01.
 ODS_CODE = re.compile(r"[A-Z0-9]{3,9}")
 # A main specialty as the FFT return names it: its three-digit code, a dash, its name.
@@ -69,6 +69,15 @@ def _return_fields(site_code: str | None, site_name: str | None, specialties: li
             raise AdminError('give up to two specialties, each as its code and name, e.g. "326 - ACUTE INTERNAL MEDICINE"')
         fields["specialties"] = specialties
     return fields
+
+
+def _with_wards(staff: dict) -> dict:
+    """A staff record as read: `wards` (home ward first) and `ward`, the home ward.
+
+    Accounts written before an account could cover several wards hold only `ward`: read as a list of one,
+    so an old registry keeps working without being rewritten."""
+    wards = staff.get("wards") or [staff["ward"]]
+    return dict(staff, wards=list(wards), ward=wards[0])
 
 
 class Registry:
@@ -276,8 +285,9 @@ class Registry:
             return dict(table.get(Query().id == kiosk_id))
 
     # staff
-    def add_staff(self, username: str, ward: str, role: str, password_hash: str) -> dict:
-        ward = self._require_ward(ward)
+    def add_staff(self, username: str, wards: str | list[str], role: str, password_hash: str) -> dict:
+        """A staff account covering one ward or several (home ward first: a bank nurse, a matron)."""
+        wards = self._require_wards(wards)
         username = username.strip().lower()
         if not USERNAME.fullmatch(username):
             raise AdminError("a username is letters, digits, dots, dashes or underscores (up to 64)")
@@ -289,16 +299,23 @@ class Registry:
                 raise AlreadyExists(f"staff member {username} already exists")
             record = {
                 "username": username,
-                "ward": ward,
+                "wards": wards,
                 "role": role,
                 "password_hash": password_hash,
                 "created_at": _stamp(),
             }
             table.insert(record)
-        return {k: v for k, v in record.items() if k != "password_hash"}
+        return _with_wards({k: v for k, v in record.items() if k != "password_hash"})
+
+    def _require_wards(self, wards: str | list[str]) -> list[str]:
+        codes = [wards] if isinstance(wards, str) else list(wards or [])
+        if not codes:
+            raise AdminError("a staff account needs at least one ward")
+        return list(dict.fromkeys(self._require_ward(code) for code in codes))  # each once, in the order given
 
     def staff(self, username: str) -> dict | None:
-        return self._table("staff").get(Query().username == username.strip().lower())
+        found = self._table("staff").get(Query().username == username.strip().lower())
+        return _with_wards(dict(found)) if found else None
 
     def end_sessions(self, username: str, password_hash: str | None = None) -> dict:
         """Sign a staff member out everywhere (optionally with a new password): the session
@@ -320,4 +337,4 @@ class Registry:
         return self.end_sessions(username, password_hash)
 
     def all_staff(self) -> list[dict]:
-        return [{k: v for k, v in s.items() if k != "password_hash"} for s in self._table("staff").all()]
+        return [_with_wards({k: v for k, v in s.items() if k != "password_hash"}) for s in self._table("staff").all()]

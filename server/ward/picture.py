@@ -66,6 +66,19 @@ class WardPicture:
         day = self.local_day(now)
         return fft_stats(self._by_day.get(day, Counter()), day)
 
+    def day_counts(self, now: datetime) -> Counter:
+        """Today's counted answers (local day)."""
+        return Counter(self._by_day.get(self.local_day(now), Counter()))
+
+    def month_counts(self, now: datetime) -> tuple[str, Counter]:
+        """(YYYY-MM, counted answers so far this local month), as the monthly return counts them."""
+        today = self.local_day(now)
+        counts = Counter()
+        for day, day_counts in self._by_day.items():
+            if (day.year, day.month) == (today.year, today.month):
+                counts.update(day_counts)
+        return today.strftime("%Y-%m"), counts
+
     def recent(self) -> list[dict]:
         """Newest first."""
         return [item[2] for item in reversed(self._feed)]

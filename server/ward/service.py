@@ -22,6 +22,7 @@ from server.ward import alerts as lifecycle
 from server.ward.alert_desk import AlertDesk
 from server.ward.keeper import BaselineKeeper
 from server.ward.limits import Limiter, MisuseGuard
+from server.ward.overview import ward_summary
 from server.ward.picture import WARD_TIMEZONE, WardPicture, counted
 from server.ward.presence import KioskPresence
 from server.ward.redact import redact_rating
@@ -334,6 +335,17 @@ class WardService(AlertDesk):
             "status": self.status(),
             "seq": seq,
         }
+
+    def overview(self, ward: str, now: datetime | None = None) -> dict:
+        """One ward's row of the matrons' overview: alerts, today, this month, the trend gauge, tablets."""
+        now = now or self.clock()
+        with self._lock:
+            picture = self._picture(ward)
+            today, (month, month_counts) = picture.day_counts(now), picture.month_counts(now)
+            gauge, last_rating, seq = self._detector(ward, now).gauge(), self._newest_tap.get(ward), self._seq.get(ward, 0)
+        row = ward_summary(self.registry.ward(ward) or {"code": ward}, self.active_alerts(ward), today, month, month_counts,
+                           gauge, last_rating, self.kiosks_overview(ward, now))
+        return dict(row, seq=seq)  # numbered like the ward screen's figures: a late row never replaces a newer one
 
     def storage_writable(self) -> tuple[bool, str]:
         """The health probe's fsync, off the event loop like every other disk write."""

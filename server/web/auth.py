@@ -17,12 +17,11 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from server.clock import now_utc
+from server.ward.coverage import covers, home_ward, may
 from server.ward.limits import SignInGuard, SignInRefusal
 from server.web.broadcast import close_screens_of
 from server.web.extensions import ward_service
 from shared.protocol import ProtocolError
-
-ROLE_RANK = {"staff": 1, "sister": 2, "admin": 3}
 
 bp = Blueprint("auth", __name__)
 
@@ -65,17 +64,17 @@ def ward_for_viewer(requested: object, display_token: object = None) -> tuple[st
     staff = signed_in_staff()
     if staff is None:
         raise ProtocolError("not_signed_in")
-    ward = str(requested or staff["ward"]).upper()
+    ward = str(requested or home_ward(staff)).upper()
     if service.registry.ward(ward) is None:
         raise ProtocolError("unknown_ward")
-    if ward != staff["ward"] and staff["role"] != "admin":
+    if not covers(staff, ward):
         raise ProtocolError("forbidden")
-    return ward, {"name": staff["username"], "role": staff["role"], "read_only": False}
+    return ward, viewer_of(staff)
 
 
 def requires(role: str):
     """Decorate a staff view: sign-in first (then back here), at least `role`, and the view's ward
-    (`code` in the URL) must be the staff member's own unless they are an admin. Passes `staff=`."""
+    (`code` in the URL) must be one the staff member covers. Passes `staff=`."""
 
     def decorate(view):
         @wraps(view)
@@ -84,10 +83,10 @@ def requires(role: str):
             if staff is None:
                 return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
             ward = kwargs.get("code")
-            if ROLE_RANK[staff["role"]] < ROLE_RANK[role]:
+            if not may(staff, role):
                 abort(403, "Your role cannot open this page.")
-            if ward and ward.upper() != staff["ward"] and staff["role"] != "admin":
-                abort(403, "This page belongs to another ward.")
+            if ward and not covers(staff, ward):
+                abort(403, "This page belongs to a ward you do not cover.")
             return view(*args, staff=staff, **kwargs)
 
         return wrapper
@@ -95,8 +94,18 @@ def requires(role: str):
     return decorate
 
 
+def sees_overview(staff: dict) -> bool:
+    """Whether someone looks after more than one ward (a matron, an admin, bank staff), so starts on the overview."""
+    return len(staff["wards"]) > 1 or may(staff, "matron")
+
+
+def start_page(staff: dict) -> str:
+    """Where someone lands after signing in: the overview if they look after several wards, else their ward."""
+    return url_for("overview.overview") if sees_overview(staff) else url_for("wards.ward", code=home_ward(staff))
+
+
 def viewer_of(staff: dict) -> dict:
-    return {"name": staff["username"], "role": staff["role"], "read_only": False}
+    return {"name": staff["username"], "role": staff["role"], "read_only": False, "overview": sees_overview(staff)}
 
 
 def _sign_in_guard() -> SignInGuard:
@@ -153,7 +162,7 @@ def login():
                 session.clear()
                 session["staff"], session["generation"] = staff["username"], staff.get("session_generation", 0)
                 session.permanent = True  # remembered for a shift (PERMANENT_SESSION_LIFETIME)
-                return redirect(same_site_path(request.args.get("next")) or url_for("wards.ward", code=staff["ward"]))
+                return redirect(same_site_path(request.args.get("next")) or start_page(staff))
             guard.failed(address, username, now)
             error, status = _("That username and password do not match. Check them and try again."), 401
     elif request.method == "POST":

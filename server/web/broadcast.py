@@ -9,12 +9,13 @@ import logging
 
 from flask_socketio import emit
 
+from server.ward.overview import overview_order
 from server.ward.service import WardService
 from server.ward.wall import for_wall_display
-from server.web.extensions import socketio
+from server.web.extensions import socketio, ward_service
 from server.web.kiosk_words import ward_start
 from server.web.languages import Catalogues
-from shared.protocol import KIOSK_NAMESPACE, KIOSK_START, SNAPSHOT, STAFF_NAMESPACE, STATUS
+from shared.protocol import KIOSK_NAMESPACE, KIOSK_START, OVERVIEW, OVERVIEW_NAMESPACE, OVERVIEW_WARD, SNAPSHOT, STAFF_NAMESPACE, STATUS
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,25 @@ def emit_to_ward(event: str, payload: dict) -> None:
     """Send an event to every screen of its ward; wall displays get it without what patients wrote."""
     socketio.emit(event, payload, namespace=STAFF_NAMESPACE, to=ward_room(payload["ward"]))
     socketio.emit(event, for_wall_display(payload), namespace=STAFF_NAMESPACE, to=ward_room(payload["ward"], read_only=True))
+    tell_overviews(ward_service(), payload["ward"])
+
+
+def overview_room(ward: str) -> str:
+    """Overview screens of everyone who covers a ward: only they are ever sent its row."""
+    return f"overview:{ward}"
+
+
+def tell_overviews(service: WardService, ward: str) -> None:
+    """Send a ward's fresh row to the overview screens covering it; with none open, nothing is even worked out."""
+    room = overview_room(ward)
+    if room not in socketio.server.manager.rooms.get(OVERVIEW_NAMESPACE, {}):
+        return
+    socketio.emit(OVERVIEW_WARD, service.overview(ward), namespace=OVERVIEW_NAMESPACE, to=room)
+
+
+def send_overview(service: WardService, wards: list[str]) -> None:
+    """Answer an overview screen that just connected with a row for each of its wards, in order."""
+    emit(OVERVIEW, {"wards": overview_order([service.overview(ward) for ward in wards])})
 
 
 def send_snapshot(snapshot: dict, read_only: bool) -> None:
@@ -100,5 +120,5 @@ def drop_kiosk(kiosk_id: str) -> int:
 
 
 def close_screens_of(username: str) -> int:
-    """Disconnect the ward screens of someone whose sessions were just ended; they cannot reconnect."""
-    return _disconnect(STAFF_NAMESPACE, screens_of(username))
+    """Disconnect the ward and overview screens of someone whose sessions were just ended; they cannot reconnect."""
+    return sum(_disconnect(namespace, screens_of(username)) for namespace in (STAFF_NAMESPACE, OVERVIEW_NAMESPACE))

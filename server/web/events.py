@@ -9,10 +9,22 @@ from flask_socketio import ConnectionRefusedError, join_room
 
 from server.clock import now_utc
 from server.ward.alerts import AlertError
+from server.ward.coverage import covered
 from server.ward.presence import tablet_report
 from server.ward.service import OWN_DEVICE
 from server.web.auth import signed_in_staff, ward_for_viewer
-from server.web.broadcast import emit_to_ward, kiosk_room, screens_of, send_snapshot, tell_screens_if_storage_changed, ward_kiosks_room, ward_room
+from server.web.broadcast import (
+    emit_to_ward,
+    kiosk_room,
+    overview_room,
+    screens_of,
+    send_overview,
+    send_snapshot,
+    tell_overviews,
+    tell_screens_if_storage_changed,
+    ward_kiosks_room,
+    ward_room,
+)
 from server.web.extensions import catalogues, ward_service
 from server.web.kiosk_words import ward_start
 from shared.protocol import (
@@ -22,6 +34,7 @@ from shared.protocol import (
     CLOCK,
     KIOSK_NAMESPACE,
     KIOSK_STATUS,
+    OVERVIEW_NAMESPACE,
     RATING,
     RESOLVE_ALERT,
     STAFF_NAMESPACE,
@@ -62,12 +75,15 @@ def kiosk_connect(auth=None):
     service.kiosk_connected(kiosk["id"], +1)
     if kiosk.get("channel") != OWN_DEVICE:
         service.kiosk_report(kiosk["id"], dict(auth, clock_offset_ms=kiosk["clock_offset_ms"]))
+        tell_overviews(service, kiosk["ward"])  # one tablet fewer offline
 
 
 def kiosk_disconnect(*_reason):
     """A tablet went away: the admin page shows it offline once its last socket is gone."""
     if "kiosk" in session:
         ward_service().kiosk_connected(session["kiosk"]["id"], -1)
+        if session["kiosk"].get("channel") != OWN_DEVICE:
+            tell_overviews(ward_service(), session["kiosk"]["ward"])
 
 
 def kiosk_status(payload=None):
@@ -114,6 +130,21 @@ def staff_connect(auth=None):
         join_room(screens_of(viewer["name"]))  # closed when this person signs out anywhere
     snapshot = ward_service().snapshot(ward)
     send_snapshot(snapshot, viewer["read_only"])
+
+
+def overview_connect(auth=None):
+    """A signed-in member of staff opens the overview: a row for every ward they cover, then each row as it changes.
+
+    Only the rooms of covered wards are joined, so another ward's row can never reach this socket."""
+    staff = signed_in_staff()
+    if staff is None:
+        raise _refuse(ProtocolError("not_signed_in"))
+    service = ward_service()
+    wards = covered(staff, sorted(w["code"] for w in service.registry.wards()))
+    for ward in wards:  # joined before the rows are read: a change meanwhile arrives after them, never lost
+        join_room(overview_room(ward))
+    join_room(screens_of(staff["username"]))  # closed when this person signs out anywhere
+    send_overview(service, wards)
 
 
 def _act_on_alert(step: str, payload: object) -> dict:
@@ -164,6 +195,7 @@ HANDLERS = (  # (event, namespace, handler): what each kind of socket may send
     ("connect", STAFF_NAMESPACE, staff_connect),
     (ACKNOWLEDGE_ALERT, STAFF_NAMESPACE, acknowledge_alert),
     (RESOLVE_ALERT, STAFF_NAMESPACE, resolve_alert),
+    ("connect", OVERVIEW_NAMESPACE, overview_connect),
 )
 
 

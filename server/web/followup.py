@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 
 from server.clock import now_utc
 from server.ward.alerts import ACTIVE, AlertError
+from server.ward.coverage import covers
 from server.web.auth import requires, signed_in_staff
 from server.web.broadcast import emit_to_ward
 from server.web.extensions import ward_service
@@ -33,7 +34,7 @@ def _alert_for(token: str) -> tuple[dict | None, dict | None]:
     alert = ward_service().find_alert("follow_up_token", token)
     if alert is None:
         abort(404)
-    if alert["ward"] != staff["ward"] and staff["role"] != "admin":
+    if not covers(staff, alert["ward"]):
         abort(403)
     return alert, staff
 

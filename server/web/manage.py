@@ -7,8 +7,9 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import FloatField, PasswordField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import FloatField, PasswordField, SelectChoice, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from server.store.registry import ROLES, AdminError
 from server.ward.alerts import DEFAULT_URGENT_PHRASES
@@ -93,7 +94,9 @@ class WardForm(FlaskForm):
 
 class StaffForm(FlaskForm):
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
-    ward = SelectField(_l("Ward"), validators=[DataRequired()])
+    # Ticked boxes: an account may cover several wards (a matron, bank staff); the first is their home ward.
+    wards = SelectMultipleField(_l("Wards they cover"), validators=[DataRequired()], widget=ListWidget(prefix_label=False),
+                                option_widget=CheckboxInput())
     role = SelectField(_l("Role"), choices=[SelectChoice(r) for r in ROLES])
     password = PasswordField(_l("Password (at least 8 characters)"), validators=[DataRequired(), Length(min=8, max=256)])
 
@@ -111,14 +114,14 @@ class KioskWordingForm(FlaskForm):
 def admin(staff):
     """Wards and staff accounts."""
     ward_form, staff_form = WardForm(prefix="ward"), StaffForm(prefix="staff")
-    staff_form.ward.choices = [SelectChoice(w["code"], f"{w['code']} – {w['name']}") for w in ward_service().registry.wards()]
+    staff_form.wards.choices = [SelectChoice(w["code"], f"{w['code']} – {w['name']}") for w in ward_service().registry.wards()]
     error = None
     if request.form.get("add") == "ward" and ward_form.validate_on_submit():
         error = _registry_changed_or_error(lambda: ward_service().registry.add_ward(ward_form.code.data, ward_form.name.data))
     elif request.form.get("add") == "staff" and staff_form.validate_on_submit():
         error = _registry_changed_or_error(
             lambda: ward_service().registry.add_staff(
-                staff_form.username.data, staff_form.ward.data, staff_form.role.data, hash_password(staff_form.password.data)
+                staff_form.username.data, staff_form.wards.data, staff_form.role.data, hash_password(staff_form.password.data)
             )
         )
     elif request.method == "POST":
@@ -129,7 +132,7 @@ def admin(staff):
     return render_template(
         "admin.html",
         wards=ward_service().registry.wards(),
-        people=sorted(ward_service().registry.all_staff(), key=lambda s: (s["ward"], s["username"])),
+        people=sorted(ward_service().registry.all_staff(), key=lambda s: (s["wards"], s["username"])),
         ward_form=ward_form,
         staff_form=staff_form,
         error=error,

@@ -8,7 +8,6 @@ each incoming message to its own thread, so the tests never let a snapshot and a
 
 from __future__ import annotations
 
-import socket
 import threading
 
 import pytest
@@ -18,7 +17,7 @@ from kiosk.client import KioskClient, make_rating
 from server.ward.alerts import ACTIVE
 from shared.protocol import ACKNOWLEDGE_ALERT, KIOSK_NAMESPACE, RATING, RESOLVE_ALERT, STAFF_NAMESPACE
 
-from support import kiosk_socket, staff_cookie, wait_until
+from support import WifiDrop, kiosk_socket, staff_cookie, wait_until
 
 
 class WardScreen:
@@ -62,70 +61,6 @@ class WardScreen:
 
     def close(self) -> None:
         self.sio.disconnect()
-
-
-class WifiDrop:
-    """A TCP relay in front of the ward server that can cut every connection and refuse new ones, as Wi-Fi does."""
-
-    def __init__(self, port: int):
-        self.target = port
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
-        self.up = True
-        self._links: list[socket.socket] = []
-        self._lock = threading.Lock()
-        threading.Thread(target=self._accept, name="wifi-relay", daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                near, _ = self.listener.accept()
-            except OSError:
-                return  # closed
-            if not self.up:
-                near.close()  # no signal: the connection goes nowhere
-                continue
-            try:
-                far = socket.create_connection(("127.0.0.1", self.target), timeout=2)
-            except OSError:
-                near.close()
-                continue
-            far.settimeout(None)
-            with self._lock:
-                self._links += [near, far]
-            for source, sink in ((near, far), (far, near)):
-                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
-
-    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            self._close(source, sink)
-
-    def _close(self, *sockets: socket.socket) -> None:
-        for s in sockets:
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            s.close()
-
-    def cut(self) -> None:
-        """Every connection through the relay drops, and new ones fail until heal()."""
-        self.up = False
-        with self._lock:
-            links, self._links = self._links, []
-        self._close(*links)
-
-    def heal(self) -> None:
-        self.up = True
-
-    def close(self) -> None:
-        self.cut()
-        self.listener.close()
 
 
 @pytest.fixture

@@ -39,8 +39,19 @@ def test_display_add_json(cli_data_dir):
 def test_staff_add_reads_the_password_from_stdin_and_never_prints_it(cli_data_dir):
     cli_data_dir("ward", "add", "7B", "--name", "Ward 7B")
     result = cli_data_dir("staff", "add", "Jo.Bloggs", "--ward", "7B", "--role", "sister", "--json", input="long-enough-pw\n")
-    assert json.loads(result.output) == {"username": "jo.bloggs", "ward": "7B", "role": "sister", "created_at": json.loads(result.output)["created_at"]}
+    assert json.loads(result.output) == {"username": "jo.bloggs", "wards": ["7B"], "ward": "7B", "role": "sister",
+                                         "created_at": json.loads(result.output)["created_at"]}
     assert "long-enough-pw" not in (cli_data_dir.data_dir / "wardpulse.json").read_text()
+
+
+def test_staff_add_a_matron_covering_several_wards(cli_data_dir):
+    for code in ("7A", "7B"):
+        cli_data_dir("ward", "add", code, "--name", f"Ward {code}")
+    result = cli_data_dir("staff", "add", "mo", "--role", "matron", "--ward", "7b", "--ward", "7A", "--ward", "7B", input="long-enough-pw\n")
+    assert result.exit_code == 0 and "Added matron mo on wards 7B, 7A." in result.output  # home ward first, each once
+    unknown = cli_data_dir("staff", "add", "bo", "--ward", "7A", "--ward", "9Z", input="long-enough-pw\n")
+    assert unknown.exit_code != 0 and "there is no ward 9Z" in unknown.output
+    assert "\"bo\"" not in (cli_data_dir.data_dir / "wardpulse.json").read_text()  # nothing half-made
 
 
 @pytest.mark.parametrize(
