@@ -29,6 +29,10 @@ KIOSK_START = "kiosk_start"  # server -> kiosks when their ward's start or a tab
 CLOCK = "clock"  # kiosk -> server (acked): {} -> {"server_time", "start": the ward's KIOSK_START}; the kiosk measures its clock against it
 ACKNOWLEDGE_ALERT = "acknowledge_alert"  # staff screen -> server (acked): {"id"}
 RESOLVE_ALERT = "resolve_alert"  # staff screen -> server (acked): {"id", "action", "public_note"?}
+PUBLISH_NOTE = "publish_note"  # staff screen -> server (acked, sister or above): {"id", "public_note"?}: a resolved alert's sentence goes to patients
+# server -> kiosks {"ward", "published": [...]} and ward screens {"ward", "published", "waiting"?}: "You said, we did" changed.
+# A kiosk also gets the latest in every `clock` ack, so a reconnecting tablet catches up.
+YOU_SAID_WE_DID = "you_said_we_did"
 
 MAX_COMMENT_CHARS = 1000
 MAX_LOCATION_CHARS = 40

@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 import click
 
 from server.cli.common import admin, emit_result
-from server.store.journal import read_ward_month
 from server.store.registry import Registry
-from server.ward.monthly_return import build_return, ward_sheet_csv, write_xlsx
+from server.ward.monthly_return import ward_sheet_csv, write_xlsx
 from server.ward.picture import WARD_TIMEZONE
+from server.ward.return_desk import monthly_return
 
 
 def month_option(value: str) -> str:
@@ -43,16 +43,6 @@ def trust_set(data_dir: Path, org_code: str | None, name: str | None, modes: tup
     emit_result(as_json, result, f"Trust {result.get('org_code', '-')}: {result.get('name', '-')}")
 
 
-def monthly_return(data_dir: Path, month: str):
-    """The month's return from the stored journals, counted in the wards' calendar (as the ward screen counts)."""
-    registry = Registry(data_dir)
-    wards = registry.wards()
-    tz = ZoneInfo(os.environ.get("WARDPULSE_TIMEZONE", WARD_TIMEZONE))
-    ratings = (r for w in wards for r in read_ward_month(data_dir, w["code"], month, tz))
-    trust_codes = registry.trust()
-    return build_return(month, trust_codes, wards, ratings, modes=trust_codes.get("modes"))
-
-
 @click.command("fft-return")
 @click.option("--month", required=True, callback=lambda ctx, param, value: month_option(value),
               help="The month of tapping (Europe/London), YYYY-MM.")
@@ -64,7 +54,9 @@ def fft_return(data_dir: Path, month: str, fmt: str, output: Path | None) -> Non
     """The monthly Friends and Family Test return to NHS England."""
     if fmt == "xlsx" and output is None:
         raise click.BadParameter("an xlsx workbook needs a file: add --output return.xlsx", param_hint="--output")
-    monthly = monthly_return(data_dir, month)
+    # Counted in the wards' calendar, as the ward screen counts.
+    tz = ZoneInfo(os.environ.get("WARDPULSE_TIMEZONE", WARD_TIMEZONE))
+    monthly = monthly_return(data_dir, Registry(data_dir), month, tz)
     if fmt == "xlsx":
         write_xlsx(monthly, output)
     elif output is not None:

@@ -333,6 +333,7 @@ class WardService(AlertDesk):
             "trend": trend,
             "status": self.status(),
             "seq": seq,
+            "you_said_we_did": self.you_said_we_did(ward),
         }
 
     def storage_writable(self) -> tuple[bool, str]:

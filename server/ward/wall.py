@@ -12,7 +12,10 @@ def for_wall_display(payload: dict) -> dict:
     """A copy of a rating, alert or snapshot without patients' words (marked as hidden instead)."""
     if "recent" in payload:
         return dict(payload, recent=[for_wall_display(r) for r in payload["recent"]],
-                    open_alerts=[for_wall_display(a) for a in payload["open_alerts"]])
+                    open_alerts=[for_wall_display(a) for a in payload["open_alerts"]],
+                    you_said_we_did=for_wall_display(payload.get("you_said_we_did") or {"published": []}))
+    if "published" in payload:  # "You said, we did": the published sentences are public, those waiting are not
+        return {k: v for k, v in payload.items() if k != "waiting"}
     hidden = {k: None for k in _PATIENT_WORDS if k in payload}
     if payload.get("follow_up"):
         hidden["follow_up"] = {}

@@ -14,7 +14,7 @@ from server.ward.wall import for_wall_display
 from server.web.extensions import socketio
 from server.web.kiosk_words import ward_start
 from server.web.languages import Catalogues
-from shared.protocol import KIOSK_NAMESPACE, KIOSK_START, SNAPSHOT, STAFF_NAMESPACE, STATUS
+from shared.protocol import KIOSK_NAMESPACE, KIOSK_START, SNAPSHOT, STAFF_NAMESPACE, STATUS, YOU_SAID_WE_DID
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,13 @@ def emit_to_ward(event: str, payload: dict) -> None:
     """Send an event to every screen of its ward; wall displays get it without what patients wrote."""
     socketio.emit(event, payload, namespace=STAFF_NAMESPACE, to=ward_room(payload["ward"]))
     socketio.emit(event, for_wall_display(payload), namespace=STAFF_NAMESPACE, to=ward_room(payload["ward"], read_only=True))
+
+
+def tell_you_said_we_did(service: WardService, ward: str) -> None:
+    """Send a ward's "You said, we did" sentences to its tablets and phones (published only) and its screens."""
+    board = service.you_said_we_did(ward)
+    socketio.emit(YOU_SAID_WE_DID, {"ward": ward, "published": board["published"]}, namespace=KIOSK_NAMESPACE, to=ward_kiosks_room(ward))
+    emit_to_ward(YOU_SAID_WE_DID, dict(board, ward=ward))
 
 
 def send_snapshot(snapshot: dict, read_only: bool) -> None:

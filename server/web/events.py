@@ -12,7 +12,16 @@ from server.ward.alerts import AlertError
 from server.ward.presence import tablet_report
 from server.ward.service import OWN_DEVICE
 from server.web.auth import signed_in_staff, ward_for_viewer
-from server.web.broadcast import emit_to_ward, kiosk_room, screens_of, send_snapshot, tell_screens_if_storage_changed, ward_kiosks_room, ward_room
+from server.web.broadcast import (
+    emit_to_ward,
+    kiosk_room,
+    screens_of,
+    send_snapshot,
+    tell_screens_if_storage_changed,
+    tell_you_said_we_did,
+    ward_kiosks_room,
+    ward_room,
+)
 from server.web.extensions import catalogues, ward_service
 from server.web.kiosk_words import ward_start
 from shared.protocol import (
@@ -22,6 +31,7 @@ from shared.protocol import (
     CLOCK,
     KIOSK_NAMESPACE,
     KIOSK_STATUS,
+    PUBLISH_NOTE,
     RATING,
     RESOLVE_ALERT,
     STAFF_NAMESPACE,
@@ -80,9 +90,11 @@ def kiosk_status(payload=None):
 
 def kiosk_clock(*_payload):
     """A tablet times this request to learn the server's clock; the ack carries it, and the language
-    and wording (its own, else its ward's) for each new patient (`start`), which the tablet keeps for offline reloads."""
-    start = ward_start(ward_service().registry.kiosk_start(session["kiosk"]["ward"], session["kiosk"].get("id")), catalogues())
-    return {"start": start, "server_time": iso_utc(now_utc())}
+    and wording (its own, else its ward's) for each new patient (`start`), which the tablet keeps for offline reloads,
+    and the ward's latest "You said, we did" sentences (so a tablet that reconnects shows the current ones)."""
+    service, ward = ward_service(), session["kiosk"]["ward"]
+    start = ward_start(service.registry.kiosk_start(ward, session["kiosk"].get("id")), catalogues())
+    return {"start": start, "server_time": iso_utc(now_utc()), "you_said_we_did": service.you_said_we_did(ward)["published"]}
 
 
 def kiosk_rating(payload=None, *extra):
@@ -127,7 +139,8 @@ def _act_on_alert(step: str, payload: object) -> dict:
     trouble_before = service.storage_problem
     try:
         alert = service.act_on_alert(
-            session["ward"], payload.get("id"), viewer["name"], step, payload.get("action"), payload.get("public_note")
+            session["ward"], payload.get("id"), viewer["name"], step, payload.get("action"), payload.get("public_note"),
+            role=viewer.get("role"),
         )
     except AlertError as refusal:
         refused = {"ok": False, "error": ALERT_REFUSED, "message": str(refusal)}
@@ -135,6 +148,8 @@ def _act_on_alert(step: str, payload: object) -> dict:
             refused["alert"] = refusal.alert
         return refused
     emit_to_ward(ALERT, alert)
+    if alert.get("public_note"):
+        tell_you_said_we_did(service, session["ward"])
     tell_screens_if_storage_changed(service, trouble_before)
     return {"ok": True, "alert": alert}
 
@@ -147,6 +162,11 @@ def acknowledge_alert(payload=None):
 def resolve_alert(payload=None):
     """Signed-in staff record what was done; every screen of the ward gets the resolved `alert`."""
     return _act_on_alert("resolve", payload)
+
+
+def publish_note(payload=None):
+    """A sister publishes a resolved alert's "You said, we did" sentence (perhaps reworded); tablets show it at once."""
+    return _act_on_alert("publish", payload)
 
 
 def on_error(exc):
@@ -164,6 +184,7 @@ HANDLERS = (  # (event, namespace, handler): what each kind of socket may send
     ("connect", STAFF_NAMESPACE, staff_connect),
     (ACKNOWLEDGE_ALERT, STAFF_NAMESPACE, acknowledge_alert),
     (RESOLVE_ALERT, STAFF_NAMESPACE, resolve_alert),
+    (PUBLISH_NOTE, STAFF_NAMESPACE, publish_note),
 )
 
 

@@ -14,6 +14,7 @@
   var events = config.events || {};
 
   var readOnly = readJson("wardpulse-viewer").read_only !== false;
+  var mayPublish = readJson("wardpulse-viewer").may_publish === true;
 
   var MAX_FEED = 50;
   var REFRESH_MS = 30000;
@@ -921,6 +922,7 @@
 
     renderStats(snapshot.stats);
     renderStatus(snapshot.status);
+    renderYouSaid(snapshot.you_said_we_did);
     shownSeq = typeof snapshot.seq === "number" ? snapshot.seq : -1;
   });
 
@@ -949,6 +951,58 @@
   });
 
   socket.on(events.status || "status", renderStatus);
+
+  // ------------------------------------------------------------------ "You said, we did"
+
+  var youSaidPublished = document.getElementById("you-said-published");
+  var youSaidWaiting = document.getElementById("you-said-waiting");
+  var youSaidNone = document.getElementById("you-said-none");
+
+  function publishButton(note, li) {
+    var button = el("button", "button button--secondary", text.publish);
+    button.type = "button";
+    var error = el("p", "you-said__error");
+    error.hidden = true;
+    button.addEventListener("click", function () {
+      button.disabled = true;
+      socket.timeout(ACK_TIMEOUT_MS).emit(config.publish_event, { id: note.id }, function (err, ack) {
+        button.disabled = false;
+        if (err || !ack || !ack.ok) {
+          error.textContent = (ack && ack.message) || text.no_answer;
+          error.hidden = false;
+        }
+      });
+    });
+    li.appendChild(button);
+    li.appendChild(error);
+  }
+
+  /** Draw the ward's sentences: published ones, then (for staff) those waiting for a sister. */
+  function renderYouSaid(board) {
+    if (!board || (board.ward && config.ward && board.ward !== config.ward)) {
+      return;
+    }
+    youSaidPublished.replaceChildren();
+    (board.published || []).forEach(function (note) {
+      var li = el("li", "you-said__item", note.text);
+      li.dataset.noteId = note.id;
+      youSaidPublished.appendChild(li);
+    });
+    youSaidWaiting.replaceChildren();
+    (readOnly ? [] : board.waiting || []).forEach(function (note) {
+      var li = el("li", "you-said__item you-said__item--waiting");
+      li.dataset.noteId = note.id;
+      li.appendChild(el("p", "you-said__text", note.text));
+      li.appendChild(el("p", "you-said__meta", text.note_waiting + " · " + format(text.note_written_by, note.resolved_by || "")));
+      if (mayPublish) {
+        publishButton(note, li);
+      }
+      youSaidWaiting.appendChild(li);
+    });
+    youSaidNone.hidden = youSaidPublished.children.length + youSaidWaiting.children.length > 0;
+  }
+
+  socket.on(events.you_said_we_did || "you_said_we_did", renderYouSaid);
 
   body.dataset.connection = "offline";
   soundButton.setAttribute("aria-pressed", soundOn() ? "true" : "false");
