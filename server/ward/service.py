@@ -265,12 +265,9 @@ class WardService(AlertDesk):
                 detail = {"negatives": alarm.negatives, "counted": alarm.counted, "p0": alarm.p0, "b": alarm.b, "h": alarm.h,
                           "since": alarm.since}
                 raised.append(lifecycle.new_alert("trend", ward, stamp, alarm.summary(), rating, detail))
-        if rating.get("follow_up") is not None:
-            raised.append(lifecycle.new_alert("follow_up", ward, stamp, lifecycle.follow_up_summary(), rating))
         phrase = lifecycle.urgent_phrase(rating.get("comment"), self._phrases.get(ward, lifecycle.DEFAULT_URGENT_PHRASES))
-        if phrase:
-            raised.append(lifecycle.new_alert("comment", ward, stamp, lifecycle.comment_summary(phrase), rating, {"phrase": phrase}))
-        return raised
+        patient = lifecycle.patient_alert(ward, stamp, rating, phrase)
+        return raised + [patient] if patient else raised
 
     def _fold(self, ward: str, now: datetime) -> bool:
         """About once a day, move week-old observations into the stored checkpoint."""

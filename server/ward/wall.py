@@ -21,4 +21,6 @@ def for_wall_display(payload: dict) -> dict:
         hidden["follow_up"] = {}
     if payload.get("kind") == "comment":  # the matched phrase is the patient's word too
         hidden["summary"], hidden["detail"] = lifecycle.comment_summary(None), {}
+    elif "comment" in (payload.get("reasons") or ()):
+        hidden["summary"], hidden["detail"] = lifecycle.both_summary(None), {}
     return dict(payload, **hidden, words_hidden=any(payload.get(k) for k in _PATIENT_WORDS))

@@ -471,7 +471,12 @@
     li.dataset.kind = String(alert.kind || "");
 
     var head = el("div", "alert-card__head");
-    head.appendChild(el("span", "alert-card__kind", text.alert_kinds[alert.kind] || String(alert.kind || "")));
+    // One card per patient: a request to talk with an urgent comment shows both reasons.
+    var reasons = Array.isArray(alert.reasons) && alert.reasons.length ? alert.reasons : [alert.kind];
+    li.dataset.reasons = reasons.join(" ");
+    head.appendChild(el("span", "alert-card__kind", reasons.map(function (reason) {
+      return text.alert_kinds[reason] || String(reason || "");
+    }).join(" · ")));
     head.appendChild(el("span", "alert-card__status", text.alert_statuses[alert.status] || String(alert.status || "")));
     if (alert.raised_at) {
       var raised = el("time", "alert-card__time", raisedText(alert.raised_at));
