@@ -25,6 +25,7 @@ from server.ward.limits import Limiter, MisuseGuard
 from server.ward.picture import WARD_TIMEZONE, WardPicture, counted
 from server.ward.presence import KioskPresence
 from server.ward.redact import redact_rating
+from server.ward.theme_list import trust_themes
 from server.ward.trends import DEFAULT_P0, Baseline, TrendDetector
 from shared.protocol import CLOCK_UNKNOWN_MARK, ProtocolError, iso_utc, parse_utc, validate_rating
 
@@ -90,6 +91,7 @@ class WardService(AlertDesk):
         self._own_device_limit = Limiter(OWN_DEVICE_PER_HOUR, timedelta(hours=1))
         self._own_ward_limit = Limiter(OWN_DEVICE_WARD_PER_HOUR, timedelta(hours=1))
         self.presence = KioskPresence()
+        self.themes, self.themes_problem = trust_themes(self.data_dir)  # what each comment is about, for the screens' filter
         self.registry_changed()
 
         now = self.clock()
@@ -308,6 +310,7 @@ class WardService(AlertDesk):
     def feed_item(self, rating: dict, with_live: bool = False, now: datetime | None = None) -> dict:
         item = {k: v for k, v in rating.items() if k not in _PRIVATE}
         item["kiosk_label"] = self._kiosk_labels.get(rating.get("kiosk_id"), rating.get("kiosk_id"))
+        item["themes"] = self.themes.themes(rating.get("comment"))
         if with_live:
             item["stats"] = self._picture(rating["ward"]).stats(now or self.clock())
             item["trend"] = self._detector(rating["ward"], now).gauge()

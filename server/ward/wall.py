@@ -17,6 +17,8 @@ def for_wall_display(payload: dict) -> dict:
     if "published" in payload:  # "You said, we did": the published sentences are public, those waiting are not
         return {k: v for k, v in payload.items() if k != "waiting"}
     hidden = {k: None for k in _PATIENT_WORDS if k in payload}
+    if payload.get("themes"):  # what a comment is about is read from the patient's words
+        hidden["themes"] = []
     if payload.get("follow_up"):
         hidden["follow_up"] = {}
     if payload.get("kind") == "comment":  # the matched phrase is the patient's word too

@@ -155,6 +155,7 @@ def ward(code):
         "resolve_event": protocol.RESOLVE_ALERT,
         "publish_event": protocol.PUBLISH_NOTE,
         "chart_url": url_for("wards.chart", code=ward_code, display=display_token),
+        "themes": ward_service().themes.names,
     }
     return render_template(
         "ward.html", ward={"code": ward_code, "name": record["name"]}, viewer=viewer, client_config=config,

@@ -218,6 +218,16 @@
       li.appendChild(el("p", "rating__hidden", text.words_hidden));
     }
 
+    var themes = Array.isArray(rating.themes) ? rating.themes.map(String) : [];
+    li.dataset.themes = JSON.stringify(themes);
+    if (themes.length) {
+      var tags = el("ul", "rating__themes");
+      themes.forEach(function (theme) {
+        tags.appendChild(el("li", "rating__theme", theme));
+      });
+      li.appendChild(tags);
+    }
+
     var meta = [];
     if (rating.kiosk_label) {
       meta.push(format(text.from_kiosk, rating.kiosk_label));
@@ -266,6 +276,52 @@
       }
     });
     feedEmpty.hidden = feed.length > 0;
+    filterFeed();
+  }
+
+  // ------------------------------------------------------------------ comment themes
+
+  var themeChips = document.getElementById("theme-chips");
+  var noneOnTheme = document.getElementById("feed-none-on-theme");
+  var shownTheme = "";
+
+  function themesOf(rating) {
+    return Array.isArray(rating.themes) ? rating.themes : [];
+  }
+
+  /** Show only the comments on the chosen theme, and how many of the latest are on each. */
+  function filterFeed() {
+    if (!themeChips) {
+      return;
+    }
+    var counts = {};
+    feed.forEach(function (rating) {
+      themesOf(rating).forEach(function (theme) {
+        counts[theme] = (counts[theme] || 0) + 1;
+      });
+      var row = rows.get(rating.id);
+      if (row) {
+        row.hidden = shownTheme !== "" && themesOf(rating).indexOf(shownTheme) === -1;
+      }
+    });
+    Array.prototype.forEach.call(themeChips.querySelectorAll("[data-theme-count]"), function (node) {
+      node.textContent = String(counts[node.dataset.themeCount] || 0);
+    });
+    noneOnTheme.hidden = shownTheme === "" || (counts[shownTheme] || 0) > 0;
+  }
+
+  if (themeChips) {
+    themeChips.addEventListener("click", function (event) {
+      var chip = event.target.closest(".theme-chip");
+      if (!chip) {
+        return;
+      }
+      shownTheme = chip.dataset.theme || "";
+      Array.prototype.forEach.call(themeChips.querySelectorAll(".theme-chip"), function (node) {
+        node.setAttribute("aria-pressed", node === chip ? "true" : "false");
+      });
+      filterFeed();
+    });
   }
 
   function refreshTimes() {
