@@ -12,6 +12,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from server.store.registry import ROLES, AdminError
 from server.ward.alerts import DEFAULT_URGENT_PHRASES
+from server.web import trust_admin
 from server.web.auth import end_sessions, hash_password, requires, viewer_of
 from server.web.broadcast import drop_kiosk, tell_kiosk_how_to_start, tell_kiosks_how_to_start
 from server.web.extensions import catalogues, ward_service
@@ -135,6 +136,7 @@ def admin(staff):
         error=error,
         viewer=viewer_of(staff),
         catalogues=catalogues(),
+        **trust_admin.admin_context(),
     ), (400 if error else 200)
 
 
