@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_helpers import rate, require, sign_in
+from browser_helpers import assert_no_serious_axe_violations, rate, require, sign_in
 from support import kiosk_socket
 
 pytestmark = pytest.mark.browser
@@ -38,6 +38,7 @@ def test_theme_chips_filter_the_feed(live_server, pages):
     expect(chips.get_by_role("button", name="Food 1")).to_have_attribute("aria-pressed", "true")
     expect(ward.locator("#feed > li:visible")).to_have_count(1)
     expect(ward.locator("#feed > li:visible")).to_contain_text("The food was cold again")
+    assert_no_serious_axe_violations(ward, "ward screen filtered by a theme")
     SHOTS.mkdir(parents=True, exist_ok=True)
     ward.screenshot(path=str(SHOTS / "ward-theme-food.png"), full_page=True)
 

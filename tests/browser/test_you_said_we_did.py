@@ -8,7 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from browser_helpers import PHONE, TABLET_LANDSCAPE, TABLET_PORTRAIT, enroll, rate, require, sign_in, wait_online
+from browser_helpers import (
+    PHONE,
+    TABLET_LANDSCAPE,
+    TABLET_PORTRAIT,
+    assert_no_serious_axe_violations,
+    enroll,
+    rate,
+    require,
+    sign_in,
+    wait_online,
+)
 from support import kiosk_socket
 
 pytestmark = pytest.mark.browser
@@ -72,6 +82,8 @@ def test_a_sister_publishes_on_the_ward_screen_and_the_tablet_shows_it_live(live
     assert tops(after) == tops(before), "the band moved the answers down"
     assert all(on_screen(after)), "an answer is off screen"
     assert not any(overlaps(after["band"], a) for a in after["answers"]), "the band covers an answer"
+    assert_no_serious_axe_violations(tablet, "kiosk question with the band")
+    assert_no_serious_axe_violations(ward, "ward screen with a published sentence")
     SHOTS.mkdir(parents=True, exist_ok=True)
     tablet.screenshot(path=str(SHOTS / "kiosk-you-said-landscape.png"))
 
