@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from server.ward import alerts as lifecycle
+from server.ward.you_said import WAITING
 
 # What patients wrote and where they are: for signed-in staff only, never a corridor wall display.
 _PATIENT_WORDS = ("comment", "location")
@@ -21,6 +22,8 @@ def for_wall_display(payload: dict) -> dict:
         hidden["themes"] = []
     if payload.get("follow_up"):
         hidden["follow_up"] = {}
+    if payload.get("public_note_status") == WAITING:  # not yet approved by a sister: not for a corridor
+        hidden["public_note"] = None
     if payload.get("kind") == "comment":  # the matched phrase is the patient's word too
         hidden["summary"], hidden["detail"] = lifecycle.comment_summary(None), {}
     elif "comment" in (payload.get("reasons") or ()):

@@ -132,7 +132,8 @@ def _act_on_alert(step: str, payload: object) -> dict:
     viewer = session.get("viewer") or {}
     if viewer.get("read_only", True):
         return ProtocolError("read_only").as_ack()
-    if signed_in_staff() is None:  # signed out, or out everywhere, since this screen connected
+    staff = signed_in_staff()
+    if staff is None:  # signed out, or out everywhere, since this screen connected
         return ProtocolError("not_signed_in").as_ack()
     payload = payload if isinstance(payload, dict) else {}
     service = ward_service()
@@ -140,7 +141,7 @@ def _act_on_alert(step: str, payload: object) -> dict:
     try:
         alert = service.act_on_alert(
             session["ward"], payload.get("id"), viewer["name"], step, payload.get("action"), payload.get("public_note"),
-            role=viewer.get("role"),
+            role=staff["role"],  # as the account stands now: whether a sentence is published at once
         )
     except AlertError as refusal:
         refused = {"ok": False, "error": ALERT_REFUSED, "message": str(refusal)}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from server.ward.alerts import AlertError, new_alert, resolve
+from server.ward.wall import for_wall_display
 from server.ward.you_said import PUBLISHED, WAITING, board, latest, may_publish, on_resolve, publish
 
 AT = "2026-11-26T10:05:00.000Z"
@@ -78,3 +79,10 @@ def test_patients_see_the_latest_three_published_newest_first_and_nothing_else()
     assert [s["text"] for s in shown] == ["Change 5", "Change 4", "Change 3"]
     assert set(shown[0]) == {"id", "text", "published_at"}  # never the patient's comment, score or alert
     assert [w["text"] for w in board(alerts)["waiting"]] == ["Not approved yet"]
+
+
+def test_a_wall_display_never_gets_a_sentence_still_waiting_for_a_sister():
+    waiting = on_resolve(resolved(note="Not approved yet"), "sam", "staff", AT)
+    assert for_wall_display(waiting)["public_note"] is None
+    published = publish(waiting, "pat", "sister", LATER)
+    assert for_wall_display(published)["public_note"] == "Not approved yet"
