@@ -369,8 +369,12 @@
       youSaid.sentences = sentences.filter(function (s) {
         return s && typeof s.text === "string" && s.text;
       }).slice(0, 3);
-      if (config.you_said_key) {
-        saveJson(config.you_said_key, youSaid.sentences); // shown again after an offline reload
+      try {
+        // Shown again after an offline reload. Not through saveJson: a full storage must not be
+        // reported for these, which the next connection sends again anyway.
+        window.localStorage.setItem(config.you_said_key, JSON.stringify(youSaid.sentences));
+      } catch (err) {
+        /* kept in memory only */
       }
       youSaid.shown = 0;
       youSaid.draw();
@@ -380,6 +384,13 @@
           youSaid.shown = (youSaid.shown + 1) % youSaid.sentences.length;
           youSaid.draw();
         }, (config.you_said_seconds || 8) * 1000);
+      }
+    },
+    restore: function () {
+      try {
+        youSaid.set(JSON.parse(window.localStorage.getItem(config.you_said_key) || "[]"));
+      } catch (err) {
+        youSaid.set([]);
       }
     },
     draw: function () {
@@ -1082,9 +1093,7 @@
       auth = { token: token };
     }
     enrolled = true;
-    if (config.you_said_key) {
-      youSaid.set(loadJson(config.you_said_key, []));
-    }
+    youSaid.restore();
     showQuestion(false);
     updateStatus();
     connect(auth);
