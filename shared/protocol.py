@@ -32,6 +32,10 @@ ACKNOWLEDGE_ALERT = "acknowledge_alert"  # staff screen -> server (acked): {"id"
 RESOLVE_ALERT = "resolve_alert"  # staff screen -> server (acked): {"id", "action", "public_note"?}
 OVERVIEW = "overview"  # server -> an overview screen, on every (re)connect: {"wards": [row, ...]} in order
 OVERVIEW_WARD = "overview_ward"  # server -> overview screens covering the ward, when anything on its row changed: row
+PUBLISH_NOTE = "publish_note"  # staff screen -> server (acked, sister or above): {"id", "public_note"?}: a resolved alert's sentence goes to patients
+# server -> kiosks {"ward", "published": [...]} and ward screens {"ward", "published", "waiting"?}: "You said, we did" changed.
+# A kiosk also gets the latest in every `clock` ack, so a reconnecting tablet catches up.
+YOU_SAID_WE_DID = "you_said_we_did"
 
 MAX_COMMENT_CHARS = 1000
 MAX_LOCATION_CHARS = 40

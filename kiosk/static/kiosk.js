@@ -344,11 +344,62 @@
       if (!err && ack && ack.start) {
         choices.setStart(ack.start); // the ward's language and wording for each new patient
       }
+      if (!err && ack && ack.you_said_we_did) {
+        youSaid.set(ack.you_said_we_did); // what was published while this tablet was away
+      }
       if (typeof then === "function") {
         then();
       }
     });
   }
+
+  // ------------------------------------------------------------------ "You said, we did"
+
+  /** The ward's latest published sentences in a quiet band under the answers, one at a time. */
+  var youSaid = {
+    band: document.getElementById("you-said"),
+    text: document.getElementById("you-said-text"),
+    sentences: [],
+    shown: 0,
+    timer: null,
+    set: function (sentences) {
+      if (!Array.isArray(sentences) || !youSaid.band) {
+        return;
+      }
+      youSaid.sentences = sentences.filter(function (s) {
+        return s && typeof s.text === "string" && s.text;
+      }).slice(0, 3);
+      try {
+        // Shown again after an offline reload. Not through saveJson: a full storage must not be
+        // reported for these, which the next connection sends again anyway.
+        window.localStorage.setItem(config.you_said_key, JSON.stringify(youSaid.sentences));
+      } catch (err) {
+        /* kept in memory only */
+      }
+      youSaid.shown = 0;
+      youSaid.draw();
+      window.clearInterval(youSaid.timer);
+      if (youSaid.sentences.length > 1) {
+        youSaid.timer = window.setInterval(function () {
+          youSaid.shown = (youSaid.shown + 1) % youSaid.sentences.length;
+          youSaid.draw();
+        }, (config.you_said_seconds || 8) * 1000);
+      }
+    },
+    restore: function () {
+      try {
+        youSaid.set(JSON.parse(window.localStorage.getItem(config.you_said_key) || "[]"));
+      } catch (err) {
+        youSaid.set([]);
+      }
+    },
+    draw: function () {
+      var sentence = youSaid.sentences[youSaid.shown];
+      youSaid.band.hidden = !sentence;
+      youSaid.text.textContent = sentence ? sentence.text : ""; // staff's words: text, never HTML
+      youSaid.band.dataset.count = String(youSaid.sentences.length);
+    },
+  };
 
   // ------------------------------------------------------------------ outbox
 
@@ -944,6 +995,11 @@
         choices.setStart(start);
       });
     }
+    if (config.you_said_event) {
+      socket.on(config.you_said_event, function (update) {
+        youSaid.set(update && update.published);
+      });
+    }
     socket.on("connect", function () {
       reported = null;
       reconnectDelay = RECONNECT_MIN_MS;
@@ -1037,6 +1093,7 @@
       auth = { token: token };
     }
     enrolled = true;
+    youSaid.restore();
     showQuestion(false);
     updateStatus();
     connect(auth);

@@ -14,6 +14,7 @@ from server.store.registry import Registry
 from server.ward.monthly_return import ward_sheet_csv, write_xlsx
 from server.ward.picture import WARD_TIMEZONE
 from server.ward.return_desk import monthly_return
+from server.ward.theme_list import trust_themes
 
 
 def month_option(value: str) -> str:
@@ -56,7 +57,10 @@ def fft_return(data_dir: Path, month: str, fmt: str, output: Path | None) -> Non
         raise click.BadParameter("an xlsx workbook needs a file: add --output return.xlsx", param_hint="--output")
     # Counted in the wards' calendar, as the ward screen counts.
     tz = ZoneInfo(os.environ.get("WARDPULSE_TIMEZONE", WARD_TIMEZONE))
-    monthly = monthly_return(data_dir, Registry(data_dir), month, tz)
+    finder, problem = trust_themes(data_dir)
+    if problem:
+        click.echo(problem, err=True)
+    monthly = monthly_return(data_dir, Registry(data_dir), month, tz, finder=finder)
     if fmt == "xlsx":
         write_xlsx(monthly, output)
     elif output is not None:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from server.clock import now_utc
 from server.store.atomic import DataDirLock, fsync_dir
-from server.store.files import ALERTS_DIR, CONTROL_TOKEN, LOCK_FILE, REGISTRY_FILE, SECRET_FILE, SERVER_INFO
+from server.store.files import ALERTS_DIR, CONTROL_TOKEN, LOCK_FILE, REGISTRY_FILE, SECRET_FILE, SERVER_INFO, THEMES_FILE
 from server.store.journal import journal_files
 from shared.protocol import iso_utc
 
@@ -63,8 +63,8 @@ class Contents:
 
 
 def json_files(root: Path) -> list[Path]:
-    """The registry, the secret key and every ward's alerts file, relative to root."""
-    names = [Path(REGISTRY_FILE), Path(SECRET_FILE)]
+    """The registry, the secret key, the trust's themes and every ward's alerts file, relative to root."""
+    names = [Path(REGISTRY_FILE), Path(SECRET_FILE), Path(THEMES_FILE)]
     names += [p.relative_to(root) for p in sorted((root / ALERTS_DIR).glob("*.json"))]
     return [name for name in names if (root / name).is_file()]
 

@@ -11,4 +11,5 @@ SECRET_FILE = "secret_key"  # signs session cookies
 SERVER_INFO = "server.json"  # the running server's pid and addresses, for the CLI
 CONTROL_TOKEN = "control.token"  # the bearer token the CLI sends to the running server's /control
 HEALTH_PROBE = ".healthz"  # written, fsync'd and removed by every health check
+THEMES_FILE = "themes.json"  # the trust's own comment themes, if it keeps one (hand-edited; see README "Comment themes")
 SERVER_LOG = "soak-server.log"  # what the ward server said during a soak

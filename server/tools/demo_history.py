@@ -140,7 +140,8 @@ def make_history(data_dir: Path, now: datetime, sister: str, seed: int = 7) -> d
             moment, _, code, what = heapq.heappop(events)
             clock[0] = moment
             if "alert" in what:
-                service.act_on_alert(code, what["alert"], sister, what["step"], what.get("action"), what.get("public_note"))
+                service.act_on_alert(code, what["alert"], sister, what["step"], what.get("action"), what.get("public_note"),
+                                    role="sister")
                 continue
             payload, public_note = patient_rating(rng, what["rating"], moment)
             if rng.random() < OWN_PHONE_SHARE:

@@ -10,6 +10,7 @@ import logging
 
 from server.store.atomic import StorageUnavailable
 from server.ward import alerts as lifecycle
+from server.ward import you_said
 from shared.protocol import iso_utc
 
 log = logging.getLogger("server.ward.service")
@@ -42,8 +43,12 @@ class AlertDesk:
                 return dict(found)
         return self.alerts.find(field, value)
 
-    def act_on_alert(self, ward: str, alert_id: object, who: str, step: str, action: object = None, public_note: object = None) -> dict:
-        """Acknowledge or resolve an alert of this ward; raises AlertError with a plain reason.
+    def act_on_alert(self, ward: str, alert_id: object, who: str, step: str, action: object = None, public_note: object = None,
+                     role: str | None = None) -> dict:
+        """Acknowledge, resolve or publish the sentence of an alert of this ward; raises AlertError with a plain reason.
+
+        `role` is the actor's: a sister's "You said, we did" sentence is published as she resolves, a
+        colleague's waits for her to publish it.
 
         A compare-and-set: the alert is read, changed and saved under one lock, so a step that lost
         the race is judged against the winner's alert (resolved stays resolved) and refused with its name.
@@ -57,8 +62,11 @@ class AlertDesk:
             try:
                 if step == "acknowledge":
                     changed = lifecycle.acknowledge(alert, who, iso_utc(now), self.tz)
+                elif step == "publish":
+                    changed = you_said.publish(alert, who, role, iso_utc(now), public_note)
                 else:
-                    changed = lifecycle.resolve(alert, who, iso_utc(now), action, public_note, self.tz)
+                    resolved = lifecycle.resolve(alert, who, iso_utc(now), action, public_note, self.tz)
+                    changed = you_said.on_resolve(resolved, who, role, iso_utc(now))
             except lifecycle.AlertError as refusal:
                 refusal.alert = refusal.alert and self.alert_view(refusal.alert)
                 raise
@@ -76,6 +84,10 @@ class AlertDesk:
         if alert["kind"] == "trend":
             view["trend"] = self._detector(ward, now).gauge()  # screens redraw the gauge at once
         return view
+
+    def you_said_we_did(self, ward: str, count: int = you_said.SHOWN) -> dict:
+        """The ward's "You said, we did" sentences: the latest published, and those waiting for a sister."""
+        return you_said.board(self._ward_alerts(ward), count)
 
     def _keep(self, ward: str, alerts: list[dict], checkpoint: dict | None) -> bool:
         """Save alerts (with any the disk refused before) and the checkpoint; True once all are durable.

@@ -74,6 +74,9 @@ def new_alert(kind: str, ward: str, raised_at: str, summary: str, rating: dict |
         "score": rating["score"] if rating else None,
         "comment": rating.get("comment") if rating else None,
         "location": ((rating or {}).get("follow_up") or {}).get("location"),
+        # Why it was raised: one card per patient, so a request to talk that also has an urgent comment
+        # is one alert of kind follow_up with both reasons. Screens older than `reasons` read `kind`.
+        "reasons": [kind],
         "follow_up_token": secrets.token_urlsafe(24),
         # For typing when a phone cannot scan: it only leads to sign-in, like the QR code.
         "short_code": "".join(secrets.choice(SHORT_CODE_ALPHABET) for _ in range(6)),
@@ -148,3 +151,22 @@ def comment_summary(phrase: str | None) -> str:
     if phrase is None:
         return "An urgent comment came in: sign in to read it and check on the patient"
     return f"A comment mentions \u201c{phrase}\u201d: please read it and check on the patient"
+
+
+def both_summary(phrase: str | None) -> str:
+    if phrase is None:
+        return "A patient would like a member of staff to come and talk to them, and their comment is urgent: sign in to read it"
+    return f"A patient would like a member of staff to come and talk to them, and their comment mentions \u201c{phrase}\u201d"
+
+
+def patient_alert(ward: str, raised_at: str, rating: dict, phrase: str | None) -> dict | None:
+    """The one alert a patient's rating raises: asking for someone, an urgent comment, or both on one card."""
+    asks = rating.get("follow_up") is not None
+    if asks and phrase:
+        alert = new_alert("follow_up", ward, raised_at, both_summary(phrase), rating, {"phrase": phrase})
+        return dict(alert, reasons=["follow_up", "comment"])
+    if asks:
+        return new_alert("follow_up", ward, raised_at, follow_up_summary(), rating)
+    if phrase:
+        return new_alert("comment", ward, raised_at, comment_summary(phrase), rating, {"phrase": phrase})
+    return None

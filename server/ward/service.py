@@ -26,6 +26,7 @@ from server.ward.overview import ward_summary
 from server.ward.picture import WARD_TIMEZONE, WardPicture, counted
 from server.ward.presence import KioskPresence
 from server.ward.redact import redact_rating
+from server.ward.theme_list import trust_themes
 from server.ward.trends import DEFAULT_P0, Baseline, TrendDetector
 from shared.protocol import CLOCK_UNKNOWN_MARK, ProtocolError, iso_utc, parse_utc, validate_rating
 
@@ -91,6 +92,7 @@ class WardService(AlertDesk):
         self._own_device_limit = Limiter(OWN_DEVICE_PER_HOUR, timedelta(hours=1))
         self._own_ward_limit = Limiter(OWN_DEVICE_WARD_PER_HOUR, timedelta(hours=1))
         self.presence = KioskPresence()
+        self.themes, self.themes_problem = trust_themes(self.data_dir)  # what each comment is about, for the screens' filter
         self.registry_changed()
 
         now = self.clock()
@@ -266,12 +268,9 @@ class WardService(AlertDesk):
                 detail = {"negatives": alarm.negatives, "counted": alarm.counted, "p0": alarm.p0, "b": alarm.b, "h": alarm.h,
                           "since": alarm.since}
                 raised.append(lifecycle.new_alert("trend", ward, stamp, alarm.summary(), rating, detail))
-        if rating.get("follow_up") is not None:
-            raised.append(lifecycle.new_alert("follow_up", ward, stamp, lifecycle.follow_up_summary(), rating))
         phrase = lifecycle.urgent_phrase(rating.get("comment"), self._phrases.get(ward, lifecycle.DEFAULT_URGENT_PHRASES))
-        if phrase:
-            raised.append(lifecycle.new_alert("comment", ward, stamp, lifecycle.comment_summary(phrase), rating, {"phrase": phrase}))
-        return raised
+        patient = lifecycle.patient_alert(ward, stamp, rating, phrase)
+        return raised + [patient] if patient else raised
 
     def _fold(self, ward: str, now: datetime) -> bool:
         """About once a day, move week-old observations into the stored checkpoint."""
@@ -312,6 +311,7 @@ class WardService(AlertDesk):
     def feed_item(self, rating: dict, with_live: bool = False, now: datetime | None = None) -> dict:
         item = {k: v for k, v in rating.items() if k not in _PRIVATE}
         item["kiosk_label"] = self._kiosk_labels.get(rating.get("kiosk_id"), rating.get("kiosk_id"))
+        item["themes"] = self.themes.themes(rating.get("comment"))
         if with_live:
             item["stats"] = self._picture(rating["ward"]).stats(now or self.clock())
             item["trend"] = self._detector(rating["ward"], now).gauge()
@@ -334,6 +334,7 @@ class WardService(AlertDesk):
             "trend": trend,
             "status": self.status(),
             "seq": seq,
+            "you_said_we_did": self.you_said_we_did(ward),
         }
 
     def overview(self, ward: str, now: datetime | None = None) -> dict:

@@ -18,7 +18,19 @@ from werkzeug.routing import Map
 from server.store.atomic import load_secret
 from server.ward.picture import WARD_TIMEZONE
 from server.ward.service import WardService
-from server.web import auth, events, followup, fonts, headers, manage, overview, routes, speech
+from server.web import (
+    auth,
+    events,
+    followup,
+    fonts,
+    headers,
+    manage,
+    overview,
+    routes,
+    speech,
+    trust_admin,
+    you_said_pages,
+)
 from server.web.extensions import CATALOGUES, WARD_SERVICE, babel, csrf, socketio
 from server.web.languages import TRUST_FOLDER, compile_catalogues
 from server.web.links import link
@@ -110,6 +122,8 @@ def register_pages(app: Flask) -> None:
     app.register_blueprint(followup.bp)
     app.register_blueprint(manage.bp)
     app.register_blueprint(overview.bp)
+    app.register_blueprint(you_said_pages.bp)
+    app.register_blueprint(trust_admin.bp)
     app.register_blueprint(fonts.bp)
     app.register_blueprint(speech.bp)
     app.add_url_rule("/vendor/<path:filename>", endpoint="vendor", view_func=routes.vendor)

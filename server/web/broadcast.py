@@ -15,7 +15,17 @@ from server.ward.wall import for_wall_display
 from server.web.extensions import socketio, ward_service
 from server.web.kiosk_words import ward_start
 from server.web.languages import Catalogues
-from shared.protocol import KIOSK_NAMESPACE, KIOSK_START, OVERVIEW, OVERVIEW_NAMESPACE, OVERVIEW_WARD, SNAPSHOT, STAFF_NAMESPACE, STATUS
+from shared.protocol import (
+    KIOSK_NAMESPACE,
+    KIOSK_START,
+    OVERVIEW,
+    OVERVIEW_NAMESPACE,
+    OVERVIEW_WARD,
+    SNAPSHOT,
+    STAFF_NAMESPACE,
+    STATUS,
+    YOU_SAID_WE_DID,
+)
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +90,13 @@ def tell_overviews(service: WardService, ward: str) -> None:
 def send_overview(service: WardService, wards: list[str]) -> None:
     """Answer an overview screen that just connected with a row for each of its wards, in order."""
     emit(OVERVIEW, {"wards": overview_order([service.overview(ward) for ward in wards])})
+
+
+def tell_you_said_we_did(service: WardService, ward: str) -> None:
+    """Send a ward's "You said, we did" sentences to its tablets and phones (published only) and its screens."""
+    board = service.you_said_we_did(ward)
+    socketio.emit(YOU_SAID_WE_DID, {"ward": ward, "published": board["published"]}, namespace=KIOSK_NAMESPACE, to=ward_kiosks_room(ward))
+    emit_to_ward(YOU_SAID_WE_DID, dict(board, ward=ward))
 
 
 def send_snapshot(snapshot: dict, read_only: bool) -> None:

@@ -22,6 +22,7 @@ from server.web.broadcast import (
     send_snapshot,
     tell_overviews,
     tell_screens_if_storage_changed,
+    tell_you_said_we_did,
     ward_kiosks_room,
     ward_room,
 )
@@ -35,6 +36,7 @@ from shared.protocol import (
     KIOSK_NAMESPACE,
     KIOSK_STATUS,
     OVERVIEW_NAMESPACE,
+    PUBLISH_NOTE,
     RATING,
     RESOLVE_ALERT,
     STAFF_NAMESPACE,
@@ -96,9 +98,11 @@ def kiosk_status(payload=None):
 
 def kiosk_clock(*_payload):
     """A tablet times this request to learn the server's clock; the ack carries it, and the language
-    and wording (its own, else its ward's) for each new patient (`start`), which the tablet keeps for offline reloads."""
-    start = ward_start(ward_service().registry.kiosk_start(session["kiosk"]["ward"], session["kiosk"].get("id")), catalogues())
-    return {"start": start, "server_time": iso_utc(now_utc())}
+    and wording (its own, else its ward's) for each new patient (`start`), which the tablet keeps for offline reloads,
+    and the ward's latest "You said, we did" sentences (so a tablet that reconnects shows the current ones)."""
+    service, ward = ward_service(), session["kiosk"]["ward"]
+    start = ward_start(service.registry.kiosk_start(ward, session["kiosk"].get("id")), catalogues())
+    return {"start": start, "server_time": iso_utc(now_utc()), "you_said_we_did": service.you_said_we_did(ward)["published"]}
 
 
 def kiosk_rating(payload=None, *extra):
@@ -151,14 +155,16 @@ def _act_on_alert(step: str, payload: object) -> dict:
     viewer = session.get("viewer") or {}
     if viewer.get("read_only", True):
         return ProtocolError("read_only").as_ack()
-    if signed_in_staff() is None:  # signed out, or out everywhere, since this screen connected
+    staff = signed_in_staff()
+    if staff is None:  # signed out, or out everywhere, since this screen connected
         return ProtocolError("not_signed_in").as_ack()
     payload = payload if isinstance(payload, dict) else {}
     service = ward_service()
     trouble_before = service.storage_problem
     try:
         alert = service.act_on_alert(
-            session["ward"], payload.get("id"), viewer["name"], step, payload.get("action"), payload.get("public_note")
+            session["ward"], payload.get("id"), viewer["name"], step, payload.get("action"), payload.get("public_note"),
+            role=staff["role"],  # as the account stands now: whether a sentence is published at once
         )
     except AlertError as refusal:
         refused = {"ok": False, "error": ALERT_REFUSED, "message": str(refusal)}
@@ -166,6 +172,8 @@ def _act_on_alert(step: str, payload: object) -> dict:
             refused["alert"] = refusal.alert
         return refused
     emit_to_ward(ALERT, alert)
+    if alert.get("public_note"):
+        tell_you_said_we_did(service, session["ward"])
     tell_screens_if_storage_changed(service, trouble_before)
     return {"ok": True, "alert": alert}
 
@@ -178,6 +186,11 @@ def acknowledge_alert(payload=None):
 def resolve_alert(payload=None):
     """Signed-in staff record what was done; every screen of the ward gets the resolved `alert`."""
     return _act_on_alert("resolve", payload)
+
+
+def publish_note(payload=None):
+    """A sister publishes a resolved alert's "You said, we did" sentence (perhaps reworded); tablets show it at once."""
+    return _act_on_alert("publish", payload)
 
 
 def on_error(exc):
@@ -196,6 +209,7 @@ HANDLERS = (  # (event, namespace, handler): what each kind of socket may send
     (ACKNOWLEDGE_ALERT, STAFF_NAMESPACE, acknowledge_alert),
     (RESOLVE_ALERT, STAFF_NAMESPACE, resolve_alert),
     ("connect", OVERVIEW_NAMESPACE, overview_connect),
+    (PUBLISH_NOTE, STAFF_NAMESPACE, publish_note),
 )
 
 

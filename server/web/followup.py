@@ -13,8 +13,9 @@ from flask_babel import gettext as _
 from server.clock import now_utc
 from server.ward.alerts import ACTIVE, AlertError
 from server.ward.coverage import covers
+from server.ward.you_said import may_publish
 from server.web.auth import requires, signed_in_staff
-from server.web.broadcast import emit_to_ward
+from server.web.broadcast import emit_to_ward, tell_you_said_we_did
 from server.web.extensions import ward_service
 from server.web.links import public_link
 from server.web.qr import qr_svg
@@ -52,17 +53,20 @@ def follow_up(token):
         return redirect(url_for("auth.login", next=request.path))
     viewer = {"name": staff["username"], "role": staff["role"], "read_only": False}
     error = None
-    if request.method == "POST" and _active(alert):
-        step = "resolve" if request.form.get("step") == "resolve" else "acknowledge"
+    publishing = request.form.get("step") == "publish"
+    if request.method == "POST" and (_active(alert) or publishing):
+        step = request.form.get("step") if request.form.get("step") in ("resolve", "publish") else "acknowledge"
         try:
             changed = ward_service().act_on_alert(
                 alert["ward"], alert["id"], staff["username"], step,
-                request.form.get("action"), request.form.get("public_note"),
+                request.form.get("action"), request.form.get("public_note"), role=staff["role"],
             )
         except AlertError as refusal:
             error = str(refusal)
         else:
             emit_to_ward(ALERT, changed)
+            if changed.get("public_note"):
+                tell_you_said_we_did(ward_service(), changed["ward"])
             return redirect(url_for("followup.follow_up", token=token))
     answer = BY_CODE.get(alert["score"] or "")
     return render_template(
@@ -70,6 +74,7 @@ def follow_up(token):
         alert=alert,
         answer=_(answer.label) if answer else None,
         active=_active(alert),
+        may_publish=may_publish(staff["role"]),
         error=error,
         viewer=viewer,
     ), (400 if error else 200)

@@ -33,6 +33,8 @@ def _words() -> dict:
         "no_voice": _("No voice for this language"),
         "easy_read": _("Easy read"),
         "next_person": _("Next person…"),
+        # The label of the band under the answers; the sentences themselves are staff's own words.
+        "you_said": _("You said, we did"),
         "question": {
             "standard": _("Overall, how was your experience of our service?"),
             "easy": _("Was your care good?"),

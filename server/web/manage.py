@@ -13,6 +13,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from server.store.registry import ROLES, AdminError
 from server.ward.alerts import DEFAULT_URGENT_PHRASES
+from server.web import trust_admin
 from server.web.auth import end_sessions, hash_password, requires, viewer_of
 from server.web.broadcast import drop_kiosk, tell_kiosk_how_to_start, tell_kiosks_how_to_start
 from server.web.extensions import catalogues, ward_service
@@ -138,6 +139,7 @@ def admin(staff):
         error=error,
         viewer=viewer_of(staff),
         catalogues=catalogues(),
+        **trust_admin.admin_context(),
     ), (400 if error else 200)
 
 

@@ -3,24 +3,22 @@ monthly return of those wards as a download. The rows come over Socket.IO (`even
 
 from __future__ import annotations
 
-import io
 import re
 from datetime import timedelta
 
-from flask import Blueprint, Response, abort, render_template, request, url_for
+from flask import Blueprint, abort, render_template, request, url_for
 from flask_babel import gettext as _
 
 from server.ward.coverage import covered
-from server.ward.monthly_return import ward_sheet_csv, write_xlsx
-from server.ward.return_desk import month_of, monthly_return
+from server.ward.return_desk import month_of
 from server.web.auth import requires, viewer_of
 from server.web.extensions import ward_service
+from server.web.trust_admin import return_file
 from shared import protocol
 
 bp = Blueprint("overview", __name__)
 
 MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @bp.get("/overview")
@@ -51,11 +49,4 @@ def monthly_return_file(fmt, staff):
         message = _("Choose a month as its year and month, e.g. 2026-11.")
         return render_template("error.html", title=_("Please try again"), message=message, back=url_for("overview.overview"),
                                viewer=viewer_of(staff)), 400
-    codes = covered(staff, [w["code"] for w in service.registry.wards()])
-    monthly = monthly_return(service.data_dir, service.registry, month, service.tz, codes)
-    attachment = {"Content-Disposition": f'attachment; filename="fft-return-{month}.{fmt}"', "Cache-Control": "private, no-store"}
-    if fmt == "csv":
-        return Response(ward_sheet_csv(monthly), mimetype="text/csv", headers=attachment)
-    book = io.BytesIO()
-    write_xlsx(monthly, book)
-    return Response(book.getvalue(), mimetype=XLSX, headers=attachment)
+    return return_file(month, fmt, covered(staff, [w["code"] for w in service.registry.wards()]))

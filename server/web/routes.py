@@ -23,6 +23,7 @@ from server.store.admin import run_command
 from server.store.atomic import StorageUnavailable
 from server.store.registry import AdminError, NotFound
 from server.ward import spc
+from server.ward.you_said import may_publish
 from server.web import fonts, speech
 from server.web.auth import ward_for_viewer
 from server.web.broadcast import close_screens_of, drop_kiosk, tell_kiosk_how_to_start
@@ -85,6 +86,9 @@ def kiosk_config() -> dict:
         "text_sizes": [100, 125, 150, 175, 200],
         "audio_url": url_for("speech.clip", tag="TAG", clip="CLIP"),
         "hold_ms": 600,  # pressing an answer this long reads it out instead of choosing it
+        "you_said_event": protocol.YOU_SAID_WE_DID,
+        "you_said_key": "wardpulse.kiosk.you_said",
+        "you_said_seconds": 8,  # each of the latest three sentences in turn
     }
 
 
@@ -92,7 +96,9 @@ def kiosk_languages(ward: dict | None = None) -> dict:
     """The kiosk page's languages and words, starting in the ward's language (a tablet learns its ward on connecting)."""
     offered = catalogues()
     audio = speech.languages_with_audio(Path(current_app.config["DATA_DIR"]), offered)
-    return dict(page_context(offered, ward_start(ward, offered), audio), font_stylesheets=fonts.stylesheets())
+    # Staff write "You said, we did" in the trust's own language: the first catalogue's.
+    return dict(page_context(offered, ward_start(ward, offered), audio), font_stylesheets=fonts.stylesheets(),
+                notes_lang=offered.languages[0].tag)
 
 
 @kiosk_pages.get("/sw.js")
@@ -141,15 +147,19 @@ def ward(code):
             "rating": protocol.RATING,
             "alert": protocol.ALERT,
             "status": protocol.STATUS,
+            "you_said_we_did": protocol.YOU_SAID_WE_DID,
         },
         "answers": answers_for_page(),
         "languages": {lang.tag: lang.english_name for lang in catalogues().languages},
         "acknowledge_event": protocol.ACKNOWLEDGE_ALERT,
         "resolve_event": protocol.RESOLVE_ALERT,
+        "publish_event": protocol.PUBLISH_NOTE,
         "chart_url": url_for("wards.chart", code=ward_code, display=display_token),
+        "themes": ward_service().themes.names,
     }
     return render_template(
-        "ward.html", ward={"code": ward_code, "name": record["name"]}, viewer=viewer, client_config=config
+        "ward.html", ward={"code": ward_code, "name": record["name"]}, viewer=viewer, client_config=config,
+        may_publish=may_publish(viewer.get("role")),
     )
 
 

@@ -22,7 +22,8 @@ pytestmark = pytest.mark.browser
 expect = require("playwright.sync_api", "browser tests").expect
 
 QUESTION = "Overall, how was your experience of our service?"
-PAGES = {"Ward screen": "/ward/7B", "Poster": "/ward/7B/poster", "Settings": "/ward/7B/settings", "Overview": "/overview", "Admin": "/admin"}
+PAGES = {"Ward screen": "/ward/7B", "Poster": "/ward/7B/poster", "You said, we did": "/ward/7B/you-said-we-did",
+         "Settings": "/ward/7B/settings", "Overview": "/overview", "Admin": "/admin"}
 
 
 def test_new_kiosk_is_enrolled_by_scanning_its_qr_code_once(live_server, pages):
@@ -97,10 +98,10 @@ def test_settings_page_saves_and_says_so(live_server, pages):
 @pytest.mark.parametrize(
     "role, links",
     [
-        ("staff", ["Ward screen", "Poster"]),
-        ("sister", ["Ward screen", "Poster", "Settings"]),
-        ("matron", ["Ward screen", "Poster", "Settings", "Overview"]),
-        ("admin", ["Ward screen", "Poster", "Settings", "Overview", "Admin"]),
+        ("staff", ["Ward screen", "Poster", "You said, we did"]),
+        ("sister", ["Ward screen", "Poster", "You said, we did", "Settings"]),
+        ("matron", ["Ward screen", "Poster", "You said, we did", "Settings", "Overview"]),
+        ("admin", ["Ward screen", "Poster", "You said, we did", "Settings", "Overview", "Admin"]),
     ],
 )
 def test_header_navigation_offers_what_the_role_may_open(live_server, pages, role, links):

@@ -164,3 +164,28 @@ def test_staff_acknowledge_and_resolve_live_and_a_wall_display_cannot(live_serve
     again = Screen(live_server.url, {"token": live_server.add_display()["token"]}).connect()
     assert again.snapshots[0]["open_alerts"] == []
     again.close()
+
+
+def test_one_card_per_patient_with_both_reasons_and_a_later_rating_is_a_new_card(live_server):
+    screen = signed_in_screen(live_server)
+    wall = Screen(live_server.url, {"token": live_server.add_display()["token"]}).connect()
+    taps = Taps(kiosk_socket(live_server.url, live_server.add_kiosk()["token"]))
+    first = taps.send("very_poor", comment="I felt unsafe last night", follow_up={"location": "Bay 2"})
+    wait_until(lambda: screen.alerts, timeout=1.0, what="the alert")
+    time.sleep(0.3)  # a second card would have arrived by now
+    [card] = screen.alerts
+    assert (card["kind"], card["reasons"], card["rating_id"]) == ("follow_up", ["follow_up", "comment"], first["id"])
+    assert "come and talk to them" in card["summary"] and "\u201cunsafe\u201d" in card["summary"]
+    assert (card["location"], card["detail"]) == ("Bay 2", {"phrase": "unsafe"})
+    wait_until(lambda: wall.alerts, what="the card on the wall display")
+    assert wall.alerts[0]["reasons"] == ["follow_up", "comment"] and "unsafe" not in str(wall.alerts[0])
+
+    later = taps.send("poor", comment="Still unsafe", follow_up={})  # the same patient again: a new card
+    wait_until(lambda: len(screen.alerts) == 2, timeout=1.0, what="the second card")
+    assert screen.alerts[1]["rating_id"] == later["id"] and screen.alerts[1]["reasons"] == ["follow_up", "comment"]
+    live_server.kill()  # and after a crash, start-up raises no extra card for either
+    live_server.start()
+    after = Screen(live_server.url, {"token": live_server.add_display()["token"]}).connect()
+    assert sorted(a["rating_id"] for a in after.snapshots[0]["open_alerts"]) == sorted([first["id"], later["id"]])
+    for client in (taps.client, screen.sio, wall.sio, after.sio):
+        client.disconnect()

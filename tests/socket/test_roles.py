@@ -47,10 +47,14 @@ ROUTES = [
     ("GET", "/ward/7B", (SIGN_IN, 200, 200, 200, 200, 403)),
     ("GET", "/ward/7B/chart", (SIGN_IN, 200, 200, 200, 200, 403)),
     ("GET", "/ward/7B/poster", (SIGN_IN, SIGN_IN, 200, 200, 200, 403)),
+    ("GET", "/ward/7B/you-said-we-did", (SIGN_IN, SIGN_IN, 200, 200, 200, 403)),
     ("GET", "/ward/7B/settings", (SIGN_IN, SIGN_IN, 403, 200, 200, 403)),
     ("POST", "/ward/7B/settings", (SIGN_IN, SIGN_IN, 403, 302, 302, 403)),
     ("GET", "/admin", (SIGN_IN, SIGN_IN, 403, 403, 200, 403)),
     ("GET", "/admin/ward/7B/kiosks", (SIGN_IN, SIGN_IN, 403, 403, 200, 403)),
+    ("GET", "/admin/trust", (SIGN_IN, SIGN_IN, 403, 403, 200, 403)),
+    ("GET", "/admin/ward/7B/codes", (SIGN_IN, SIGN_IN, 403, 403, 200, 403)),
+    ("GET", "/admin/return?month=2026-11&format=csv", (SIGN_IN, SIGN_IN, 403, 403, 200, 403)),
     ("POST", "/admin/kiosks/{kiosk}/revoke", (SIGN_IN, SIGN_IN, 403, 403, 302, 403)),
     ("POST", "/admin/staff/staff/sign-out", (SIGN_IN, SIGN_IN, 403, 403, 302, 403)),
     ("GET", "/f/{token}", (SIGN_IN, SIGN_IN, 200, 200, 200, 403)),
@@ -72,7 +76,7 @@ def test_route_by_role(app, ward, method, path, expected, visitor):
     assert outcome == expected[VISITORS.index(visitor)]
 
 
-@pytest.mark.parametrize("path", ["/ward/7B", "/ward/7B/chart", "/ward/7B/poster", "/f/{token}", "/f/{token}/qr.svg", "/a/{short}", "/w/7B", "/kiosk"])
+@pytest.mark.parametrize("path", ["/ward/7B", "/ward/7B/chart", "/ward/7B/poster", "/ward/7B/you-said-we-did", "/f/{token}", "/f/{token}/qr.svg", "/a/{short}", "/w/7B", "/kiosk"])
 def test_a_patients_comment_never_reaches_anyone_not_signed_in(app, ward, path):
     path = path.format(token=ward["alert"]["follow_up_token"], short=ward["alert"]["short_code"])
     response = app.test_client().get(path)

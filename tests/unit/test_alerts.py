@@ -11,9 +11,11 @@ from server.ward.alerts import (
     AlertError,
     acknowledge,
     new_alert,
+    patient_alert,
     resolve,
     urgent_phrase,
 )
+from server.ward.wall import for_wall_display
 
 RATING = {"id": "r1", "score": "poor", "comment": "Cold tea", "follow_up": {"location": "Bay 3"}}
 
@@ -101,3 +103,26 @@ def test_a_step_on_a_resolved_alert_is_refused_with_who_and_when_and_the_alert(r
             resolve(done, "nurse", "2026-11-26T15:00:00.000Z", "Also sat with her", tz=london)
     assert str(refused.value) == f"This alert was already resolved by J Smith at {shown}."
     assert refused.value.alert == done
+
+
+@pytest.mark.parametrize("follow_up, comment, kind, reasons, in_summary", [
+    ({"location": "Bay 3"}, "I felt unsafe at night", "follow_up", ["follow_up", "comment"], "\u201cunsafe\u201d"),
+    ({}, None, "follow_up", ["follow_up"], "come and talk to them"),
+    (None, "I felt unsafe at night", "comment", ["comment"], "\u201cunsafe\u201d"),
+    (None, "Lovely staff", None, None, None),
+])
+def test_one_card_per_patient_with_every_reason_on_it(follow_up, comment, kind, reasons, in_summary):
+    rating = {"id": "r1", "score": "poor", "comment": comment, "follow_up": follow_up}
+    alert = patient_alert("7B", "2026-11-26T10:00:00.000Z", rating, urgent_phrase(comment, DEFAULT_URGENT_PHRASES))
+    if kind is None:
+        assert alert is None
+        return
+    assert (alert["kind"], alert["reasons"], alert["rating_id"]) == (kind, reasons, "r1")
+    assert in_summary in alert["summary"]
+
+
+def test_a_wall_display_never_sees_the_phrase_of_a_card_with_both_reasons():
+    rating = {"id": "r1", "score": "poor", "comment": "I felt unsafe", "follow_up": {"location": "Bay 3"}}
+    wall = for_wall_display(patient_alert("7B", "2026-11-26T10:00:00.000Z", rating, "unsafe"))
+    assert "unsafe" not in str(wall) and "Bay 3" not in str(wall)
+    assert wall["reasons"] == ["follow_up", "comment"] and wall["words_hidden"] is True

@@ -15,6 +15,7 @@ from server.store import backup as backups
 from server.store.alert_store import AlertStore
 from server.store.atomic import DataDirLock, load_secret
 from server.store.backup import MANIFEST, BackupError, backup, inspect, restore, verify_backup
+from server.store.files import THEMES_FILE
 from server.store.journal import RatingJournal, journal_files, read_ratings
 from server.store.registry import Registry
 from server.ward.alerts import new_alert
@@ -271,3 +272,11 @@ def test_backup_and_restore_commands(ward, tmp_path, runner):
     damage(tmp_path / "copy", "journal-line")
     checked = runner.invoke(cli, ["restore", "--check", str(tmp_path / "copy")])
     assert checked.exit_code == 1 and "changed since the backup was made" in checked.output
+
+
+def test_the_trusts_themes_file_is_backed_up_and_restored(ward, tmp_path):
+    themes = '{"Call bells": {"en": ["buzzer"]}}'
+    (ward.root / THEMES_FILE).write_text(themes)
+    backup(ward.root, tmp_path / "copy")
+    restore(tmp_path / "copy", tmp_path / "restored")
+    assert (tmp_path / "restored" / THEMES_FILE).read_text() == themes

@@ -32,7 +32,7 @@ LAYERS = {
 PURE = ("server.ward.picture", "server.ward.trends", "server.ward.alerts", "server.ward.limits", "server.ward.spc", "server.ward.redact",
         "server.ward.presence", "server.ward.wall", "server.ward.baseline", "server.ward.keeper",
         "server.ward.spreadsheet", "server.ward.themes", "server.ward.monthly_return", "server.ward.coverage",
-        "server.ward.overview")
+        "server.ward.overview", "server.ward.you_said")
 WEB_LIBRARIES = ("flask", "flask_socketio", "flask_babel", "flask_wtf", "flask_talisman", "werkzeug", "wtforms", "socketio", "engineio")
 # Imports that must wait for a reason other than a cycle: eventlet patches the standard library first.
 DEFERRED_ON_PURPOSE = {("server.entry", "server.cli")}

@@ -14,6 +14,7 @@
   var events = config.events || {};
 
   var readOnly = readJson("wardpulse-viewer").read_only !== false;
+  var mayPublish = readJson("wardpulse-viewer").may_publish === true;
 
   var MAX_FEED = 50;
   var REFRESH_MS = 30000;
@@ -217,6 +218,16 @@
       li.appendChild(el("p", "rating__hidden", text.words_hidden));
     }
 
+    var themes = Array.isArray(rating.themes) ? rating.themes.map(String) : [];
+    li.dataset.themes = JSON.stringify(themes);
+    if (themes.length) {
+      var tags = el("ul", "rating__themes");
+      themes.forEach(function (theme) {
+        tags.appendChild(el("li", "rating__theme", theme));
+      });
+      li.appendChild(tags);
+    }
+
     var meta = [];
     if (rating.kiosk_label) {
       meta.push(format(text.from_kiosk, rating.kiosk_label));
@@ -265,6 +276,52 @@
       }
     });
     feedEmpty.hidden = feed.length > 0;
+    filterFeed();
+  }
+
+  // ------------------------------------------------------------------ comment themes
+
+  var themeChips = document.getElementById("theme-chips");
+  var noneOnTheme = document.getElementById("feed-none-on-theme");
+  var shownTheme = "";
+
+  function themesOf(rating) {
+    return Array.isArray(rating.themes) ? rating.themes : [];
+  }
+
+  /** Show only the comments on the chosen theme, and how many of the latest are on each. */
+  function filterFeed() {
+    if (!themeChips) {
+      return;
+    }
+    var counts = {};
+    feed.forEach(function (rating) {
+      themesOf(rating).forEach(function (theme) {
+        counts[theme] = (counts[theme] || 0) + 1;
+      });
+      var row = rows.get(rating.id);
+      if (row) {
+        row.hidden = shownTheme !== "" && themesOf(rating).indexOf(shownTheme) === -1;
+      }
+    });
+    Array.prototype.forEach.call(themeChips.querySelectorAll("[data-theme-count]"), function (node) {
+      node.textContent = String(counts[node.dataset.themeCount] || 0);
+    });
+    noneOnTheme.hidden = shownTheme === "" || (counts[shownTheme] || 0) > 0;
+  }
+
+  if (themeChips) {
+    themeChips.addEventListener("click", function (event) {
+      var chip = event.target.closest(".theme-chip");
+      if (!chip) {
+        return;
+      }
+      shownTheme = chip.dataset.theme || "";
+      Array.prototype.forEach.call(themeChips.querySelectorAll(".theme-chip"), function (node) {
+        node.setAttribute("aria-pressed", node === chip ? "true" : "false");
+      });
+      filterFeed();
+    });
   }
 
   function refreshTimes() {
@@ -470,7 +527,12 @@
     li.dataset.kind = String(alert.kind || "");
 
     var head = el("div", "alert-card__head");
-    head.appendChild(el("span", "alert-card__kind", text.alert_kinds[alert.kind] || String(alert.kind || "")));
+    // One card per patient: a request to talk with an urgent comment shows both reasons.
+    var reasons = Array.isArray(alert.reasons) && alert.reasons.length ? alert.reasons : [alert.kind];
+    li.dataset.reasons = reasons.join(" ");
+    head.appendChild(el("span", "alert-card__kind", reasons.map(function (reason) {
+      return text.alert_kinds[reason] || String(reason || "");
+    }).join(" · ")));
     head.appendChild(el("span", "alert-card__status", text.alert_statuses[alert.status] || String(alert.status || "")));
     if (alert.raised_at) {
       var raised = el("time", "alert-card__time", raisedText(alert.raised_at));
@@ -921,6 +983,7 @@
 
     renderStats(snapshot.stats);
     renderStatus(snapshot.status);
+    renderYouSaid(snapshot.you_said_we_did);
     shownSeq = typeof snapshot.seq === "number" ? snapshot.seq : -1;
   });
 
@@ -949,6 +1012,58 @@
   });
 
   socket.on(events.status || "status", renderStatus);
+
+  // ------------------------------------------------------------------ "You said, we did"
+
+  var youSaidPublished = document.getElementById("you-said-published");
+  var youSaidWaiting = document.getElementById("you-said-waiting");
+  var youSaidNone = document.getElementById("you-said-none");
+
+  function publishButton(note, li) {
+    var button = el("button", "button button--secondary", text.publish);
+    button.type = "button";
+    var error = el("p", "you-said__error");
+    error.hidden = true;
+    button.addEventListener("click", function () {
+      button.disabled = true;
+      socket.timeout(ACK_TIMEOUT_MS).emit(config.publish_event, { id: note.id }, function (err, ack) {
+        button.disabled = false;
+        if (err || !ack || !ack.ok) {
+          error.textContent = (ack && ack.message) || text.no_answer;
+          error.hidden = false;
+        }
+      });
+    });
+    li.appendChild(button);
+    li.appendChild(error);
+  }
+
+  /** Draw the ward's sentences: published ones, then (for staff) those waiting for a sister. */
+  function renderYouSaid(board) {
+    if (!board || (board.ward && config.ward && board.ward !== config.ward)) {
+      return;
+    }
+    youSaidPublished.replaceChildren();
+    (board.published || []).forEach(function (note) {
+      var li = el("li", "you-said__item", note.text);
+      li.dataset.noteId = note.id;
+      youSaidPublished.appendChild(li);
+    });
+    youSaidWaiting.replaceChildren();
+    (readOnly ? [] : board.waiting || []).forEach(function (note) {
+      var li = el("li", "you-said__item you-said__item--waiting");
+      li.dataset.noteId = note.id;
+      li.appendChild(el("p", "you-said__text", note.text));
+      li.appendChild(el("p", "you-said__meta", text.note_waiting + " · " + format(text.note_written_by, note.resolved_by || "")));
+      if (mayPublish) {
+        publishButton(note, li);
+      }
+      youSaidWaiting.appendChild(li);
+    });
+    youSaidNone.hidden = youSaidPublished.children.length + youSaidWaiting.children.length > 0;
+  }
+
+  socket.on(events.you_said_we_did || "you_said_we_did", renderYouSaid);
 
   body.dataset.connection = "offline";
   soundButton.setAttribute("aria-pressed", soundOn() ? "true" : "false");
