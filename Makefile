@@ -31,9 +31,9 @@ lint: install
 serve: install
 	$(BIN)/wardpulse serve
 
-# The trend-alert study grid in README ("Trend alerts: keeping the promise"); about an hour on 2 quiet cores.
+# The trend-alert study grid in README ("Trend alerts: keeping the promise"); under an hour on 2 cores (nice: others may share them).
 study-grid: install
-	nice -n 10 $(BIN)/python -m server.tools.study --jobs 2
+	nice -n 15 $(BIN)/python -m server.tools.study --jobs 2
 
 clean:
 	rm -rf $(VENV) node_modules

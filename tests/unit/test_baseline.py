@@ -128,6 +128,15 @@ def test_a_spell_with_two_alerts_is_set_aside_and_survives_a_restart():
     assert restored.excluded({"2026-03-01"}) == (0, 0)
 
 
+def test_every_alert_of_a_spell_leaves_out_the_negative_that_raised_it():
+    ledger = SpellLedger()
+    ledger.alarm("2026-03-01T09:00:00Z", [("2026-03-01T09:00:00Z", "2026-03-01", 1), ("2026-03-01T09:05:00Z", "2026-03-01", 1)])
+    ledger.take("2026-03-01T10:00:00Z", "2026-03-01", 0)  # after the acknowledgement, the spell goes on
+    # The second alert's run: one rating already counted, then the negative that raised it.
+    ledger.alarm("2026-03-01T10:00:00Z", [("2026-03-01T10:00:00Z", "2026-03-01", 0), ("2026-03-01T10:30:00Z", "2026-03-01", 1)])
+    assert ledger.excluded({"2026-03-01"}) == (3, 4)
+
+
 def _weekday_counts(rates, per_weekday, seed):
     rng = random.Random(seed)
     return [(sum(rng.random() < r for _ in range(per_weekday)), per_weekday) for r in rates]

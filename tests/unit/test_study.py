@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from server.cli import cli
-from server.tools.study import Shift, Spell, Study, parse_pair, poisson_interval, reference_delay, run
+from server.tools.study import GRID, RATES, Shift, Spell, Study, parse_pair, poisson_interval, reference_delay, run
 
 
 @pytest.mark.parametrize("count, low, high", [(0, 0.0, 3.689), (1, 0.0253, 5.572), (10, 4.795, 18.39), (100, 81.364, 121.6)])
@@ -67,3 +67,21 @@ def test_cli_refuses_a_bad_weekday_list_in_plain_english():
                                       "--seed", "1", "--weekday", "0.1,0.2"])
     assert result.exit_code == 2
     assert "seven rates between 0 and 1" in result.output
+
+
+def _grid_study(args: str) -> Study:
+    value = dict(zip(args.split()[::2], args.split()[1::2]))
+    return Study(float(value["--volume"]), float(value["--p"]), float(value["--days"]), int(value["--wards"]), int(value["--seed"]),
+                 float(value.get("--from-day", 30)), spell=Spell(*parse_pair(value["--spell"], 3)) if "--spell" in value else None,
+                 shift=Shift(*parse_pair(value["--shift"], 2)) if "--shift" in value else None)
+
+
+def test_the_grid_covers_every_volume_and_rate_with_enough_ward_days_for_its_interval():
+    studies = {case: _grid_study(args) for case, args in GRID}
+    assert {(s.volume, s.p) for case, s in studies.items() if "negative" in case} == {(v, p) for v in (5, 30, 100, 300) for p in RATES}
+    assert {s.volume for case, s in studies.items() if "weekday" in case} == {5, 30, 100, 300}
+    assert any(s.spell and s.shift for s in studies.values()) and any(s.from_day == 0 for s in studies.values())
+    # 10-15 false alerts or more at one a 100 ward-days: an exact Poisson interval inside 0.33-3. (The first
+    # 30 days' target has no interval; a rise on day 60 is there for the delay.)
+    assert all(s.ward_days() >= 1000 for case, s in studies.items() if "first 30 days" not in case and "day 60" not in case)
+    assert all(s.ward_days() >= 1500 for case, s in studies.items() if "negative" in case)

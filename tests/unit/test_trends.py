@@ -8,7 +8,7 @@ import statistics
 
 import pytest
 
-from server.ward.trends import Baseline, TrendDetector, chain_run_length, gamma_for, restart_units, run_length, threshold_for
+from server.ward.trends import Baseline, TrendDetector, chain_run_length, gamma_for, lattice, limit_for, restart_units, run_length, threshold_for
 
 P0, P1 = 0.08, 0.24
 GAMMA = gamma_for(P0)
@@ -194,3 +194,12 @@ def test_checkpoint_and_fold_keep_the_state_across_a_restart():
     restored.observe("2", "2026-11-12T09:00:00Z", "poor")  # replayed from the journal
     assert restored.b == pytest.approx(d.b)
     assert restored.cutoff == "2026-11-11T09:00:00Z"
+
+
+def test_the_search_for_h_ends_near_the_target_when_long_run_lengths_lose_their_digits():
+    # A 30 % ward: past a few hundred lattice units the exact run length is beyond what a float can
+    # tell (it comes out negative), and a search started up there (the last h) used to gallop for ever.
+    down, den = lattice(gamma_for(0.3168))
+    up = den - down
+    limit = limit_for(8000, lambda k: chain_run_length(0.3168, up, down, k, restart_units(k)), guess=537)
+    assert chain_run_length(0.3168, up, down, limit, restart_units(limit)) == pytest.approx(8000, rel=0.5)
