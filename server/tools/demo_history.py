@@ -136,6 +136,7 @@ def make_history(data_dir: Path, now: datetime, sister: str, seed: int = 7) -> d
         heapq.heapify(events)
         order = len(events)
         raised_count: dict[str, int] = {}
+        told: dict[str, set] = {}  # sentences each ward has published: a ward says each change once
         while events:
             moment, _, code, what = heapq.heappop(events)
             clock[0] = moment
@@ -157,8 +158,9 @@ def make_history(data_dir: Path, now: datetime, sister: str, seed: int = 7) -> d
                 done = taken + timedelta(minutes=rng.uniform(20, 150))
                 if done >= now or (alert["kind"] == "trend" and code in drifting and moment >= now - timedelta(days=DRIFT_DAYS)):
                     continue  # still open when the demo starts: the drifting ward's trend, and today's newest
-                resolve = {"step": "resolve", "alert": alert["id"], "action": WHAT_WAS_DONE[alert["kind"]],
-                           "public_note": public_note if alert["kind"] != "trend" else None}
+                note = public_note if alert["kind"] != "trend" and public_note not in told.setdefault(code, set()) else None
+                told[code].add(note)
+                resolve = {"step": "resolve", "alert": alert["id"], "action": WHAT_WAS_DONE[alert["kind"]], "public_note": note}
                 for at, step in ((taken, {"step": "acknowledge", "alert": alert["id"]}), (done, resolve)):
                     heapq.heappush(events, (at, order, code, step))
                     order += 1
