@@ -13,7 +13,6 @@
   var text = readJson("wardpulse-text");
   var events = config.events || {};
   var ACCESS_ERRORS = ["not_signed_in", "forbidden"];
-  var RETRY_AFTER_REFUSAL_MS = 5000;
   var REFRESH_MS = 30000; // "5 minutes ago" moves on without a new row
 
   var lang = document.documentElement.lang || undefined;
@@ -162,37 +161,19 @@
     empty.hidden = sorted.length > 0;
   }
 
-  function setConnection(online) {
-    body.dataset.connection = online ? "online" : "offline";
-    liveText.textContent = online ? text.live : text.reconnecting;
-  }
-
   var socket = window.io(config.namespace, {});
 
-  socket.on("connect", function () {
-    access.hidden = true;
-    setConnection(true);
-  });
-
-  socket.on("disconnect", function () {
-    setConnection(false);
-  });
-
-  socket.on("connect_error", function (err) {
-    setConnection(false);
-    var code = err && err.data && err.data.error;
-    if (code && ACCESS_ERRORS.indexOf(code) !== -1) {
-      access.textContent = err.data.message || code;
+  window.watchStaffSocket(socket, {
+    liveText: liveText,
+    text: text,
+    accessErrors: ACCESS_ERRORS,
+    refused: function (message) {
+      access.textContent = message;
       access.hidden = false;
-      return;
-    }
-    if (!socket.active) {
-      window.setTimeout(function () {
-        if (!socket.connected) {
-          socket.connect();
-        }
-      }, RETRY_AFTER_REFUSAL_MS);
-    }
+    },
+    connected: function () {
+      access.hidden = true;
+    },
   });
 
   socket.on(events.overview || "overview", function (overview) {

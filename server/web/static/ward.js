@@ -18,7 +18,6 @@
 
   var MAX_FEED = 50;
   var REFRESH_MS = 30000;
-  var RETRY_AFTER_REFUSAL_MS = 5000;
   var ACK_TIMEOUT_MS = 10000;
   var NEW_ALERT_MS = 6000; // how long a new alert's flash lasts
   var ACCESS_ERRORS = ["not_signed_in", "forbidden", "unknown_ward"];
@@ -859,11 +858,6 @@
 
   // ------------------------------------------------------------------ connection
 
-  function setConnection(online) {
-    body.dataset.connection = online ? "online" : "offline";
-    liveText.textContent = online ? text.live : text.reconnecting;
-  }
-
   /** The storage banner, from the snapshot and from live "status" events. */
   function renderStatus(status) {
     if (status && status.storage_ok === false) {
@@ -910,30 +904,12 @@
   // so a screen keeps the newest figures it has and never goes back to older ones.
   var shownSeq = -1;
 
-  socket.on("connect", function () {
-    clearAccessProblem();
-    setConnection(true);
-  });
-
-  socket.on("disconnect", function () {
-    setConnection(false);
-  });
-
-  socket.on("connect_error", function (err) {
-    setConnection(false);
-    var code = err && err.data && err.data.error;
-    if (code && ACCESS_ERRORS.indexOf(code) !== -1) {
-      showAccessProblem(err.data.message || code);
-      return;
-    }
-    // socket.io retries network failures itself, but not a refusal by the server.
-    if (!socket.active) {
-      window.setTimeout(function () {
-        if (!socket.connected) {
-          socket.connect();
-        }
-      }, RETRY_AFTER_REFUSAL_MS);
-    }
+  window.watchStaffSocket(socket, {
+    liveText: liveText,
+    text: text,
+    accessErrors: ACCESS_ERRORS,
+    refused: showAccessProblem,
+    connected: clearAccessProblem,
   });
 
   socket.on(events.snapshot || "snapshot", function (snapshot) {
