@@ -86,8 +86,16 @@ class AlertDesk:
         return view
 
     def you_said_we_did(self, ward: str, count: int = you_said.SHOWN) -> dict:
-        """The ward's "You said, we did" sentences: the latest published, and those waiting for a sister."""
-        return you_said.board(self._ward_alerts(ward), count)
+        """The ward's "You said, we did" sentences: the latest published, and those waiting for a sister.
+
+        Every tablet asks at each clock reading, so the board is worked out once per change of the ward's
+        alerts, not by copying all of them each time. Callers must not change what it returns.
+        """
+        changes = self._alert_changes.get(ward, 0)  # read first: a change while we work makes this entry stale
+        kept = self._boards.get((ward, count))
+        if kept is None or kept[0] != changes:
+            kept = self._boards[(ward, count)] = (changes, you_said.board(self._ward_alerts(ward), count))
+        return kept[1]
 
     def _keep(self, ward: str, alerts: list[dict], checkpoint: dict | None) -> bool:
         """Save alerts (with any the disk refused before) and the checkpoint; True once all are durable.
@@ -103,6 +111,8 @@ class AlertDesk:
             log.error("could not save %d alert(s) of ward %s: %s", len(waiting), ward, problem)
             self._alerts_problem = f"the alerts of ward {ward} cannot be saved ({problem})"
             return False
+        finally:  # counted after the change, so a board worked out meanwhile is never kept as current
+            self._alert_changes[ward] = self._alert_changes.get(ward, 0) + 1
         del self._unsaved[ward]
         if not self._unsaved:
             self._alerts_problem = None

@@ -81,6 +81,8 @@ class WardService(AlertDesk):
         # Held across read, change and save of alerts, so two staff acting at once never undo each other.
         self._alerts_lock = threading.Lock()
         self._unsaved: dict[str, dict[str, dict]] = {}  # ward -> alert id -> alert the disk refused, retried
+        self._alert_changes: dict[str, int] = {}  # ward -> how many times its alerts were kept
+        self._boards: dict[tuple[str, int], tuple[int, dict]] = {}  # (ward, count) -> (changes then, "You said, we did")
         self._alerts_problem: str | None = None
         self._journal_problem: str | None = None
         self._seq: dict[str, int] = {}  # per ward: screens keep the figures of the highest they have seen

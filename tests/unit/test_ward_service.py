@@ -88,6 +88,16 @@ def test_an_alert_is_acknowledged_then_resolved(service, tablet):
     assert service.active_alerts("7B") == []
 
 
+def test_you_said_we_did_is_worked_out_once_per_change_of_the_wards_alerts(service, tablet):
+    board = service.you_said_we_did("7B")
+    assert board["published"] == []
+    assert service.you_said_we_did("7B") is board  # every tablet's clock reading: no copy of every alert
+    rating = make_rating("very_poor", follow_up={"location": "Bed 4"}, tapped_at=NOW - timedelta(minutes=1))
+    _, _, [alert] = service.receive_rating(tablet, rating, now=NOW)
+    service.act_on_alert("7B", alert["id"], "pat", "resolve", "Answered the bell", "We now answer bells sooner", role="sister")
+    assert [s["text"] for s in service.you_said_we_did("7B")["published"]] == ["We now answer bells sooner"]
+
+
 def test_wall_displays_get_no_patient_words(service, tablet):
     rating = make_rating("poor", comment="Call me on the ward", follow_up={"location": "Bay 2"}, tapped_at=NOW - timedelta(minutes=1))
     _, item, [alert] = service.receive_rating(tablet, rating, now=NOW)
