@@ -97,6 +97,15 @@ class WardPicture:
         first = min(self._by_day, default=today)
         return negatives, counted, volume, min(volume_days, (today - first).days + 1)
 
+    def counts_on(self, days: set[str]) -> tuple[int, int]:
+        """(negatives, answers counted) on these local days (ISO dates)."""
+        negatives = counted = 0
+        for day, counts in self._by_day.items():
+            if day.isoformat() in days:
+                negatives += sum(counts[s] for s in NEGATIVE)
+                counted += sum(counts.values()) - counts["dont_know"]
+        return negatives, counted
+
     def weekday_counts(self, now: datetime, count: int) -> list[tuple[int, int]]:
         """(negatives, answers counted) for Monday to Sunday over the last `count` local days."""
         today = self.local_day(now)

@@ -104,37 +104,47 @@ def test_pooled_rate_needs_enough_ratings(negatives, counted, expected):
 
 def test_a_spell_with_one_alert_goes_back_into_the_baseline():
     ledger = SpellLedger()
-    ledger.alarm("2026-03-01T09:00:00Z", [(f"2026-03-01T09:0{i}:00Z", "2026-03-01", 1) for i in range(4)])
-    assert ledger.excluded({"2026-03-01"}) == (4, 4)  # left out while it lasts
-    ledger.take("2026-03-01T10:00:00Z", "2026-03-01", 0)
-    assert ledger.settle() is False
-    assert ledger.excluded({"2026-03-01"}) == (0, 0)
+    ledger.alarm("2026-03-01")
+    ledger.back_to_usual("2026-03-02", 4)
+    assert ledger.excluded({"2026-03-01", "2026-03-02"}) == set()
+    assert ledger.take("2026-03-07") is False  # no second alert within four days: closed, nothing set aside
+    assert ledger.first == "" and ledger.set_aside == set()
 
 
-def test_a_spell_with_two_alerts_is_set_aside_and_survives_a_restart():
+def test_a_spell_with_two_alerts_is_set_aside_first_to_last_day_and_survives_a_restart():
     ledger = SpellLedger()
-    ledger.alarm("2026-03-01T09:00:00Z", [("2026-03-01T09:00:00Z", "2026-03-01", 1), ("2026-03-01T09:05:00Z", "2026-03-01", 0)])
-    ledger.take("2026-03-02T09:00:00Z", "2026-03-02", 1)
-    ledger.alarm("2026-03-02T09:00:00Z", [("2026-03-02T09:00:00Z", "2026-03-02", 1)])  # the same spell: run already counted
-    reopened = SpellLedger.from_saved(ledger.saved())  # a restart mid-spell replays the journal
-    reopened.take("2026-03-02T09:00:00Z", "2026-03-02", 1)  # already counted before the restart
-    assert reopened.excluded({"2026-03-01", "2026-03-02"}) == ledger.excluded({"2026-03-01", "2026-03-02"}) == (2, 3)
-    ledger.take("2026-03-03T09:00:00Z", "2026-03-03", 0)
-    assert ledger.settle() is True
+    ledger.alarm("2026-03-01")
+    ledger.take("2026-03-02")
+    ledger.alarm("2026-03-02")
+    reopened = SpellLedger.from_saved(ledger.saved())  # a restart mid-spell
+    assert reopened.excluded({"2026-02-28", "2026-03-01", "2026-03-05"}) == {"2026-03-01", "2026-03-05"}  # still going on
+    ledger.back_to_usual("2026-03-03", 2)
+    assert ledger.take("2026-03-05") is False  # waits for a further alert until 5 March
+    assert ledger.take("2026-03-06") is True
     restored = SpellLedger.from_saved(ledger.saved())
-    assert restored.excluded({"2026-03-01", "2026-03-02", "2026-03-03"}) == (2, 4)
-    assert restored.excluded({"2026-03-03"}) == (0, 1)
+    days = {f"2026-03-0{d}" for d in range(1, 8)}
+    assert restored.excluded(days) == {"2026-03-01", "2026-03-02", "2026-03-03"}
     restored.forget_before("2026-03-02")
-    assert restored.excluded({"2026-03-01"}) == (0, 0)
+    assert restored.excluded(days) == {"2026-03-02", "2026-03-03"}
 
 
-def test_every_alert_of_a_spell_leaves_out_the_negative_that_raised_it():
+def test_a_spell_whose_detector_touched_zero_between_alerts_is_set_aside_whole():
+    # Inside a 3x spell the detector is back at zero now and then; closed there, the days until the
+    # next alert went back into p0 (a quarter of a 28-day spell's ratings at 5 a day).
     ledger = SpellLedger()
-    ledger.alarm("2026-03-01T09:00:00Z", [("2026-03-01T09:00:00Z", "2026-03-01", 1), ("2026-03-01T09:05:00Z", "2026-03-01", 1)])
-    ledger.take("2026-03-01T10:00:00Z", "2026-03-01", 0)  # after the acknowledgement, the spell goes on
-    # The second alert's run: one rating already counted, then the negative that raised it.
-    ledger.alarm("2026-03-01T10:00:00Z", [("2026-03-01T10:00:00Z", "2026-03-01", 0), ("2026-03-01T10:30:00Z", "2026-03-01", 1)])
-    assert ledger.excluded({"2026-03-01"}) == (3, 4)
+    ledger.alarm("2026-03-01")
+    ledger.back_to_usual("2026-03-03", 6)
+    ledger.take("2026-03-06")
+    ledger.alarm("2026-03-05")
+    ledger.back_to_usual("2026-03-08", 6)
+    assert ledger.take("2026-03-15") is True
+    assert ledger.excluded({f"2026-03-{d:02d}" for d in range(1, 16)}) == {f"2026-03-0{d}" for d in range(1, 9)}
+
+
+def test_a_checkpoint_from_before_whole_days_is_read():
+    saved = {"set_aside": {"2026-03-01": [3, 30]}, "open_days": {"2026-03-04": [2, 9], "2026-03-05": [1, 4]}, "alarms": 2}
+    ledger = SpellLedger.from_saved(saved)
+    assert ledger.set_aside == {"2026-03-01"} and ledger.first == "2026-03-04" and ledger.alarms == 2
 
 
 def _weekday_counts(rates, per_weekday, seed):
