@@ -215,10 +215,14 @@ def summary(study: Study, false_alerts: list[int], all_alerts: int, delays: dict
     if study.shift:
         found = sorted(delays.values())
         reference = reference_delay(study.volume, study.weekday and sum(study.weekday) / 7 or study.p, study.shift.factor)
+        # A delay's spread is about 0.6 of its mean: 40 wards pin the mean to about +-20 % (95 %), as
+        # wide as the 15 % target, so the interval is printed with it.
+        margin = 1.96 * statistics.stdev(found) / math.sqrt(len(found)) if len(found) > 1 else None
         result.update({
             "delay_ratings": found,
             "missed": study.wards - len(found),
             "delay_mean": round(statistics.mean(found), 1) if found else None,
+            "delay_ci95": [round(statistics.mean(found) - margin, 1), round(statistics.mean(found) + margin, 1)] if margin else None,
             "delay_median": statistics.median(found) if found else None,
             "reference_delay_ratings": round(reference, 1),
         })
@@ -234,13 +238,18 @@ def summary(study: Study, false_alerts: list[int], all_alerts: int, delays: dict
 # with a weekday pattern get fewer ward-days, so the grid runs in under an hour with two jobs. Wards
 # run 130 days: 30 to settle, then 100 counted, as the 90-day baseline window fills and slides.
 SIZES = {5: 40, 30: 30, 100: 20, 300: 15}  # wards per cell: 4000, 3000, 2000 and 1500 ward-days
+# The 4 % cells drew 19 and 10 false alerts (0.63 and 0.67 a 100 ward-days, intervals down to 0.31 and
+# 0.20), though h is as true there as elsewhere (exact run lengths within 2 % of the target for p0 of
+# 3-5 % at 30, 100 and 300 a day): 4500 ward-days give their intervals room at a rate near 0.6.
+LARGER = {(30, 0.04): 45, (300, 0.04): 45}
 DAYS = 130
 RATES = (0.02, 0.04, 0.08, 0.15, 0.3)
 WEEKDAYS = "0.064,0.12,0.064,0.064,0.12,0.064,0.064"  # 12 % on Tuesdays and Fridays, 6.4 % on other days: 8 % overall
 
 
 def _cell(volume: int, p: float, seed: int) -> tuple[str, str]:
-    return f"{p:.0%} negative, {volume} a day", f"--volume {volume} --p {p} --days {DAYS} --wards {SIZES[volume]} --seed {seed}"
+    wards = LARGER.get((volume, p), SIZES[volume])
+    return f"{p:.0%} negative, {volume} a day", f"--volume {volume} --p {p} --days {DAYS} --wards {wards} --seed {seed}"
 
 
 def _weekday_cell(volume: int, wards: int, seed: int) -> tuple[str, str]:
@@ -295,10 +304,11 @@ def meets(case: str, result: dict) -> str:
 
 def grid_table(rows: list[tuple[str, str, dict]]) -> str:
     """The README table: one line per cell with the command's arguments."""
-    lines = ["| case | false alerts / 100 ward-days | 95 % CI | ward-days | delay at rise (mean; reference) | target met | arguments |",
+    lines = ["| case | false alerts / 100 ward-days | 95 % CI | ward-days | delay at rise (mean (95 % CI); reference) | target met | arguments |",
              "|---|---|---|---|---|---|---|"]
     for case, args, r in rows:
-        delay = f"{r['delay_mean']}; {r['reference_delay_ratings']} (missed {r['missed']})" if "delay_mean" in r else ""
+        within = f" ({r['delay_ci95'][0]}–{r['delay_ci95'][1]})" if r.get("delay_ci95") else ""
+        delay = f"{r['delay_mean']}{within}; {r['reference_delay_ratings']} (missed {r['missed']})" if "delay_mean" in r else ""
         lines.append(f"| {case} | {r['false_alerts_per_100_days']:.2f} | {r['ci95'][0]:.2f}–{r['ci95'][1]:.2f} | "
                      f"{r['ward_days']:.0f} | {delay} | {meets(case, r)} | `{args}` |")
     return "\n".join(lines)

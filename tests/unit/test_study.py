@@ -47,6 +47,7 @@ def test_a_fivefold_rise_is_caught_on_every_ward_soon_after():
     result = run(Study(volume=30, p=0.08, days=45, wards=10, seed=13, shift=Shift(40, 5)))
     assert result["missed"] == 0 and len(result["delay_ratings"]) == 10
     assert result["delay_median"] <= 3 * reference_delay(30, 0.08, 5)
+    assert result["delay_ci95"][0] < result["delay_mean"] < result["delay_ci95"][1]
 
 
 def test_same_seed_same_figures():
