@@ -83,7 +83,7 @@ class BaselineKeeper:
         """The sister's settings if she set them, else the ward's own history (spells set aside) shrunk toward the trust's."""
         settings = self._settings(ward) or {}
         picture = self._pictures.get(ward) or WardPicture(ward, self.tz)
-        negatives, counted, volume, days = picture.history(now, BASELINE_DAYS, VOLUME_DAYS)
+        _, _, volume, days = picture.history(now, BASELINE_DAYS, VOLUME_DAYS)
         per_day = settings.get("trend_volume") or volume_for(volume, days, self.default_volume)
         if settings.get("trend_p0"):
             return Baseline(settings["trend_p0"], threshold_for(per_day, settings["trend_p0"]), per_day=per_day)
