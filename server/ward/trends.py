@@ -204,7 +204,6 @@ class TrendAlarm:
     b: float
     h: float
     since: str = ""  # tap time of the run's first rating
-    run: list[tuple[str, int]] = field(default_factory=list, repr=False)  # (tapped_at, x) of that run
 
     def summary(self) -> str:
         usual = max(1, round(1 / self.p0))
@@ -279,7 +278,6 @@ class TrendDetector:
             b=round(self.b, 3),
             h=self.baseline.h,
             since=run[0][0] if run else "",
-            run=[(tapped_at, x) for tapped_at, _, x in run],
         )
         # Reset and hold: no further trend alert for this ward until staff acknowledge this one.
         self.cutoff = self.window[-1][0]
