@@ -5,7 +5,7 @@
 - h allows for the error in that estimate: it is set so that the false-alert rate *averaged over what the
   ward's true rate may still be* (the posterior, by Gauss-Hermite quadrature on the logit scale) is one per
   100 days. A p0 estimated from few ratings gets a higher h; a settled ward gets the plain one.
-- The days of a spell that raised more than one trend alert are set aside (SpellLedger), so a bad month
+- The days of a spell that raised three trend alerts or more are set aside (SpellLedger), so a bad month
   does not teach the ward that bad is usual; nor do the newest few days (days_to_notice), so a rise
   being caught does not teach it either.
 """
@@ -188,6 +188,9 @@ def day_after(day: str, days: int) -> str:
     return (date.fromisoformat(day) + timedelta(days=days)).isoformat()
 
 
+SPELL_ALERTS = 3  # trend alerts that make a spell (a 28-day 3x spell raises about 26 at 30 a day, 2-13 at 5)
+
+
 @dataclass
 class SpellLedger:
     """Local days of spells that raised trend alerts, kept out of the ward's baseline.
@@ -197,8 +200,10 @@ class SpellLedger:
     acknowledgement, the detector is at zero; it closes if no alert comes for twice those days more
     (the detector touches zero now and then inside a spell: measured, 8 % of a 28-day 3x spell's
     ratings at 30 a day, a quarter at 5 a day, went back into p0 when it closed there). A spell that
-    raised one alert may well be a false alarm; dropping its days would bias the baseline low, so they
-    go back in. A spell that raised two or more is set aside, first to last day, while in the window.
+    raised one or two alerts may well be chance, and dropping its days would bias the baseline low: a
+    quiet ward whose p0 came out low alerts twice within the wait more often than others, and with
+    its two runs set aside p0 fell lower still (4 % at 5 a day: 1.68 false alerts a 100 days, 1.15 at
+    three). A spell that raised three or more is set aside, first to last day, while in the window.
     """
 
     set_aside: set[str] = field(default_factory=set)  # local days (ISO dates)
@@ -224,7 +229,7 @@ class SpellLedger:
         """A counted rating on `day`: close a spell back to usual long enough; True if its days were set aside."""
         if not (self.last and day > self.until):
             return False
-        kept = self.alarms >= 2
+        kept = self.alarms >= SPELL_ALERTS
         if kept:
             span = (date.fromisoformat(self.last) - date.fromisoformat(self.first)).days
             self.set_aside.update(day_after(self.first, d) for d in range(span + 1))
@@ -233,9 +238,9 @@ class SpellLedger:
         return kept
 
     def excluded(self, days: set[str]) -> set[str]:
-        """Those of `days` set aside, or in a spell in progress that has raised two alerts or more."""
+        """Those of `days` set aside, or in a spell in progress that has raised three alerts or more."""
         left_out = days & self.set_aside
-        if self.first and self.alarms >= 2:
+        if self.first and self.alarms >= SPELL_ALERTS:
             left_out |= {d for d in days if self.first <= d and (not self.last or d <= self.last)}
         return left_out
 

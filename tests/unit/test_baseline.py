@@ -102,19 +102,21 @@ def test_pooled_rate_needs_enough_ratings(negatives, counted, expected):
     assert pooled_rate(negatives, counted) == pytest.approx(expected)
 
 
-def test_a_spell_with_one_alert_goes_back_into_the_baseline():
+def test_a_spell_with_one_or_two_alerts_goes_back_into_the_baseline():
     ledger = SpellLedger()
+    ledger.alarm("2026-03-01")
     ledger.alarm("2026-03-01")
     ledger.back_to_usual("2026-03-02", 4)
     assert ledger.excluded({"2026-03-01", "2026-03-02"}) == set()
-    assert ledger.take("2026-03-07") is False  # no second alert within four days: closed, nothing set aside
+    assert ledger.take("2026-03-07") is False  # no third alert within four days: closed, nothing set aside
     assert ledger.first == "" and ledger.set_aside == set()
 
 
-def test_a_spell_with_two_alerts_is_set_aside_first_to_last_day_and_survives_a_restart():
+def test_a_spell_with_three_alerts_is_set_aside_first_to_last_day_and_survives_a_restart():
     ledger = SpellLedger()
     ledger.alarm("2026-03-01")
     ledger.take("2026-03-02")
+    ledger.alarm("2026-03-02")
     ledger.alarm("2026-03-02")
     reopened = SpellLedger.from_saved(ledger.saved())  # a restart mid-spell
     assert reopened.excluded({"2026-02-28", "2026-03-01", "2026-03-05"}) == {"2026-03-01", "2026-03-05"}  # still going on
@@ -136,6 +138,7 @@ def test_a_spell_whose_detector_touched_zero_between_alerts_is_set_aside_whole()
     ledger.back_to_usual("2026-03-03", 6)
     ledger.take("2026-03-06")
     ledger.alarm("2026-03-05")
+    ledger.alarm("2026-03-06")
     ledger.back_to_usual("2026-03-08", 6)
     assert ledger.take("2026-03-15") is True
     assert ledger.excluded({f"2026-03-{d:02d}" for d in range(1, 16)}) == {f"2026-03-0{d}" for d in range(1, 9)}
