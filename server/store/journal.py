@@ -23,9 +23,13 @@ log = logging.getLogger(__name__)
 CLOSE_WAIT_S = 5  # longest a closing journal waits for a write in flight (an fsync takes milliseconds)
 
 
+# json.dumps(..., sort_keys=True) builds a new encoder at each call; this one gives the same text.
+_canonical_json = json.JSONEncoder(sort_keys=True).encode
+
+
 def fingerprint(fields: dict) -> str:
     """What the tablet said, reduced to a hash: a resend must match it to count as a duplicate."""
-    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:32]
+    return hashlib.sha256(_canonical_json(fields).encode()).hexdigest()[:32]
 
 
 def tap_key(fields: dict) -> str:
@@ -141,6 +145,7 @@ class RatingJournal:
         self._pending: dict[str, tuple[tuple[str, str], _Batch]] = {}  # rating id -> ((fingerprint, tap key), its batch)
         self._open = _Batch(self._threads.event())  # where ratings gather while the writer writes the one before
         self._writer_started = False
+        self._writer_asleep = False  # waiting for a rating: the next one must wake it
         self._closed = False
         self._stopped = self._threads.event()  # set by the writer thread as it ends
         self._files: dict[tuple[str, str], object] = {}
@@ -187,7 +192,8 @@ class RatingJournal:
                 if not self._writer_started:
                     self._writer_started = True
                     self._threads.thread(self._write_batches, name="rating-journal")
-                self._lock.notify()  # wakes the writer if it sleeps; a no-op while it writes
+                if self._writer_asleep:
+                    self._lock.notify()
         batch.done.wait()
         if batch.error is not None:
             raise batch.error
@@ -205,7 +211,9 @@ class RatingJournal:
         while True:
             with self._lock:
                 while not self._open.records and not self._closed:
+                    self._writer_asleep = True
                     self._lock.wait()
+                    self._writer_asleep = False
                 batch, self._open = self._open, _Batch(self._threads.event())
                 if self._closed:
                     break
@@ -239,7 +247,7 @@ class RatingJournal:
         lines: dict[tuple[str, str], list[bytes]] = {}
         for r in records:
             lines.setdefault(partition(r["ward"], r["tapped_at"]), []).append(
-                json.dumps(r, sort_keys=True).encode() + b"\n"
+                _canonical_json(r).encode() + b"\n"
             )
         written = []
         try:
