@@ -47,10 +47,10 @@ class GreenOffload:
         self._os.write(self._wake_w, b"\0")
 
     def _deliver(self) -> None:
-        import os  # eventlet's green os (monkey-patched): read waits in the hub, not the whole thread
+        from eventlet.green import os as green_os  # its read waits in the hub, not the whole thread
 
         while True:
-            os.read(self._wake_r, 4096)
+            green_os.read(self._wake_r, 4096)
             while self._ready:
                 self._ready.popleft().send()
 
