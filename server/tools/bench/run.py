@@ -25,7 +25,7 @@ from server.tools.bench.plan import (
 )
 from server.tools.bench.profile import profile, render_profile
 from server.tools.bench.report import bound_rows, build_rows, machine, notes, percentile, render
-from server.tools.bench.servers import Lab, MeasuredServer, Worker, progress
+from server.tools.bench.servers import Lab, MeasuredServer, Worker, fsync_ms, progress
 from server.tools.bench.smallbox import SMALL_BOX_MODE, small_box
 from server.tools.bench.storm import storm
 
@@ -224,6 +224,7 @@ def hold(lab: Lab, server: MeasuredServer) -> dict:
 def measure_mode(lab: Lab, mode: str) -> dict:
     """Every measurement in one async mode, as raw numbers."""
     results = measure_session(lab, mode)
+    results["fsync_ms"] = fsync_ms(lab.root)
     if mode in lab.plan.hold_modes:
         progress(f"{mode}: {lab.plan.hold_sockets:,} sockets on the bare stack, then on the ward server")
         results["bare_hold"] = hold(lab, lab.bare(mode))
