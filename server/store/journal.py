@@ -20,7 +20,6 @@ from shared.protocol import MAX_CLOCK_SKEW, ProtocolError
 
 log = logging.getLogger(__name__)
 
-CLOSE_WAIT_S = 5  # longest a closing journal waits for a write in flight (an fsync takes milliseconds)
 
 
 # json.dumps(..., sort_keys=True) builds a new encoder at each call; this one gives the same text.
@@ -147,7 +146,6 @@ class RatingJournal:
         self._writer_started = False
         self._writer_asleep = False  # waiting for a rating: the next one must wake it
         self._closed = False
-        self._stopped = self._threads.event()  # set by the writer thread as it ends
         self._files: dict[tuple[str, str], object] = {}
 
     def load_recent(self, now: datetime, days: int = 8) -> list[dict]:
@@ -219,7 +217,7 @@ class RatingJournal:
                     break
             self._commit(batch)
         self._commit(batch, StorageUnavailable("the server is stopping"))  # refuses what arrived too late
-        self._stopped.set()
+        self._close_files()
 
     def _commit(self, batch: _Batch, refused: StorageUnavailable | None = None) -> None:
         error: Exception | None = refused or StorageUnavailable("the write was interrupted")
@@ -291,13 +289,19 @@ class RatingJournal:
                 fh.close()
 
     def close(self) -> None:
-        """Stop the writer thread once its current batch is written, then close the journal files."""
+        """Stop taking ratings; the writer thread closes the files once its batch in flight is written.
+
+        It returns at once: the server calls it from its signal handler, inside the event loop, and
+        every acked rating is already on disk.
+        """
         with self._lock:
             self._closed = True
             self._lock.notify()
-            writing = self._writer_started
-        if writing:
-            self._stopped.wait(CLOSE_WAIT_S)
+            if self._writer_started:
+                return
+        self._close_files()
+
+    def _close_files(self) -> None:
         for fh in self._files.values():
             fh.close()
         self._files.clear()
