@@ -21,7 +21,6 @@ from shared.protocol import MAX_CLOCK_SKEW, ProtocolError
 log = logging.getLogger(__name__)
 
 
-
 # json.dumps(..., sort_keys=True) builds a new encoder at each call; this one gives the same text.
 _canonical_json = json.JSONEncoder(sort_keys=True).encode
 
@@ -127,7 +126,8 @@ class _Batch:
     def __init__(self, done) -> None:
         self.records: list[dict] = []
         self.done = done
-        self.error: Exception | None = None
+        self.error: Exception | None = None  # what each of its ratings is told
+        self.failure: Exception | None = None  # why the write failed, until one of them logs it
 
 
 class RatingJournal:
@@ -194,6 +194,7 @@ class RatingJournal:
                     self._lock.notify()
         batch.done.wait()
         if batch.error is not None:
+            self._report(batch)
             raise batch.error
         return new
 
@@ -226,11 +227,9 @@ class RatingJournal:
                 self._write_batch(batch.records)
                 error = None
         except OSError as exc:
-            log.error("could not store %d rating(s): %s", len(batch.records), exc)
-            error = StorageUnavailable(str(exc))
+            error, batch.failure = StorageUnavailable(str(exc)), exc
         except Exception as exc:  # a bug must not leave every later rating waiting forever
-            log.exception("storing %d rating(s) failed", len(batch.records))
-            error = StorageUnavailable(f"unexpected error: {exc}")
+            error, batch.failure = StorageUnavailable(f"unexpected error: {exc}"), exc
         finally:
             with self._lock:
                 for record in batch.records:
@@ -239,6 +238,16 @@ class RatingJournal:
                         self._known[record["id"]] = (record["fingerprint"], tap_key(record))
                 batch.error = error
             batch.done.set()
+
+    def _report(self, batch: _Batch) -> None:
+        """Log why a batch failed, once, from a rating's handler: under eventlet logging's locks are green,
+        which the native writer thread must not wait on."""
+        with self._lock:
+            failure, batch.failure = batch.failure, None
+        if isinstance(failure, OSError):
+            log.error("could not store %d rating(s): %s", len(batch.records), failure)
+        elif failure is not None:
+            log.error("storing %d rating(s) failed", len(batch.records), exc_info=failure)
 
     def _write_batch(self, records: list[dict]) -> None:
         """Append records to their partitions and fsync each once. Runs on a real thread."""

@@ -235,3 +235,29 @@ def test_reading_a_ward_month_finds_the_tap_in_whichever_journal_holds_it(journa
     first = datetime.strptime(month, "%Y-%m")
     for other in ((first - timedelta(days=1)).strftime("%Y-%m"), (first + timedelta(days=31)).strftime("%Y-%m")):
         assert list(read_ward_month(tmp_path, "7B", other, london)) == [], other
+
+
+def test_a_failed_batch_is_logged_once_by_a_waiting_rating_not_by_the_writer_thread(tmp_path, caplog):
+    def full_disk(write, records):
+        time.sleep(0.02)  # long enough for all three to share the batch
+        raise OSError(28, "No space left on device")
+
+    journal = on_slow_disk(RatingJournal(tmp_path), full_disk)
+    refused = []
+
+    def tap(i):
+        try:
+            journal.add(*record(i))
+        except StorageUnavailable:
+            refused.append(i)
+
+    threads = [threading.Thread(target=tap, args=(i,), name=f"tablet-{i}") for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(5)
+    journal.close()
+    assert sorted(refused) == [0, 1, 2]
+    logged = [r for r in caplog.records if "could not store" in r.getMessage()]
+    assert len(logged) <= 2 and logged  # once per failed batch: the first tap may have gone alone
+    assert all(r.threadName.startswith("tablet-") for r in logged)  # under eventlet, logging's locks are green
