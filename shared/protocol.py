@@ -224,14 +224,15 @@ def validate_rating(payload: object, now: datetime, connection_offset_ms: int | 
         follow_up = {"location": location} if location else {}
 
     placed, mark = place_tap(tapped, now, device_time, (offset_ms, connection_offset_ms), trusted=clock != CLOCK_UNKNOWN)
+    tapped_at = iso_utc(placed)
     return RatingIn(
         id=rating_id.lower(),
         score=score,
-        tapped_at=iso_utc(placed),
+        tapped_at=tapped_at,
         comment=comment,
         lang=lang,
         follow_up=follow_up,
-        sent_tapped_at=iso_utc(tapped),
+        sent_tapped_at=tapped_at if placed == tapped else iso_utc(tapped),  # most taps stay where the tablet put them
         clock_mark=mark,
         device_time=iso_utc(device_time) if device_time else None,
         clock_offset_ms=offset_ms,

@@ -90,6 +90,7 @@ class WardService(AlertDesk):
         self._detectors: dict[str, TrendDetector] = {}
         self.baselines = BaselineKeeper(self.tz, self._pictures, self.registry.ward, default_p0, default_volume)
         self._newest_tap: dict[str, str] = {}
+        self._fold_line: tuple[datetime | None, str] = (None, "")  # (the second it was worked out for, iso_utc(then - FOLD_AFTER))
         self._misuse = MisuseGuard()
         self._own_device_limit = Limiter(OWN_DEVICE_PER_HOUR, timedelta(hours=1))
         self._own_ward_limit = Limiter(OWN_DEVICE_WARD_PER_HOUR, timedelta(hours=1))
@@ -205,7 +206,7 @@ class WardService(AlertDesk):
             self._take_in(record)
             self.presence.seen(kiosk["id"], now)
             moved = self._keep_current(ward, now, "daily")
-            raised = self._judge(record, now)
+            raised = self._judge(record, now, stamp=record["received_at"])
             checkpoint = self._checkpoint(ward) if self._fold(ward, now) or raised or moved else None
             item = self.feed_item(record, with_live=True, now=now)
             item["seq"] = self._seq[ward] = self._seq.get(ward, 0) + 1
@@ -258,10 +259,10 @@ class WardService(AlertDesk):
             self._misuse.record(rating["kiosk_id"], tapped)
         self.presence.tally(rating, self._picture(ward).local_day(tapped).isoformat())
 
-    def _judge(self, rating: dict, now: datetime) -> list[dict]:
+    def _judge(self, rating: dict, now: datetime, stamp: str | None = None) -> list[dict]:
         """Alerts this rating raises: a trend crossing the line, a follow-up request, an urgent comment."""
         ward, raised = rating["ward"], []
-        stamp = iso_utc(now)
+        stamp = stamp or iso_utc(now)  # when raised: `now` as the protocol writes it
         if counted(rating):
             detector = self._detector(ward, now)
             alarm = detector.observe(rating["id"], rating["tapped_at"], rating["score"])
@@ -277,9 +278,16 @@ class WardService(AlertDesk):
     def _fold(self, ward: str, now: datetime) -> bool:
         """About once a day, move week-old observations into the stored checkpoint."""
         detector = self._detector(ward, now)
-        if not detector.window or detector.window[0][0] >= iso_utc(now - FOLD_AFTER):
+        if not detector.window or detector.window[0][0] >= self._fold_after(now):
             return False
         return detector.fold(iso_utc(now - FOLD_BEFORE))
+
+    def _fold_after(self, now: datetime) -> str:
+        """Taps older than this are folded; worked out once a second, not for every rating (a fold is daily)."""
+        second = now.replace(microsecond=0)
+        if self._fold_line[0] != second:
+            self._fold_line = (second, iso_utc(second - FOLD_AFTER))
+        return self._fold_line[1]
 
     # ------------------------------------------------------------------ kiosks seen from the admin page
 

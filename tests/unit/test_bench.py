@@ -150,6 +150,7 @@ def mode_results(with_alerts: bool, hold: dict | None, bare_hold: dict | None = 
         "bare_feed": job(screen_ms=[5.0] * 10),
         "feed": job(screen_ms=[10.0] * 10, alert_ms=[30.0, 40.0] if with_alerts else []),
         "startup_s": {"bare": 0.4, "small": 0.5, "big": 2.0},
+        "fsync_ms": 0.5,
         "hold": hold,
         "bare_hold": bare_hold,
     }
@@ -171,6 +172,9 @@ def test_rows_compare_each_number_with_its_baseline():
     assert cell("bare CPU / ours, 200 kiosks").value == 0.5
     assert not rows["bare CPU / ours, 200 kiosks"].target.met(cell("bare CPU / ours, 200 kiosks"), "eventlet")
     assert cell("ack p50, 100,000 stored").ratio == 1.25
+    assert cell("one append + fsync on this disk, p50").value == 0.5
+    assert cell("ack p50 at low load (1 kiosk)").baseline == 1.0 + 0.5 + 0.3  # bare p50, one fsync, 0.3 ms
+    assert not rows["ack p50 at low load (1 kiosk)"].target.met(cell("ack p50 at low load (1 kiosk)"))
     assert cell("start-up, 100,000 stored").ratio == 4.0
     assert cell("tap -> screen p99").ratio == 2.0
     assert cell("tap -> first screen p99").value == 10.0
@@ -186,6 +190,11 @@ def test_rows_say_why_a_number_is_missing():
     rows = {row.measure: row for row in report.build_rows({"threading": mode_results(False, None)}, bench_plan.QUICK)}
     assert rows["tap -> alert p99"].cells["threading"].note == "n/a (alerts not built yet)"
     assert rows["server RSS, 500 sockets"].cells["threading"].note == "not run (--quick)"
+
+
+def test_one_fsync_is_timed_on_the_benchs_own_disk(tmp_path):
+    assert 0 < servers.fsync_ms(tmp_path, times=5) < 1000
+    assert list(tmp_path.iterdir()) == []  # the probe file is gone
 
 
 def test_held_sockets_are_spread_over_ten_wards_in_workers_of_a_few_hundred():

@@ -88,6 +88,13 @@ def test_a_torn_last_line_from_a_crash_is_cut_and_the_rest_kept(journal, reopen,
     assert len(list(read_ratings(tmp_path))) == 2
 
 
+def on_slow_disk(journal: RatingJournal, disk) -> RatingJournal:
+    """The journal's writer thread goes through `disk(write, records)` for each batch it writes."""
+    write = journal._write_batch
+    journal._write_batch = lambda records: disk(write, records)
+    return journal
+
+
 def test_concurrent_writers_share_fsyncs_and_lose_nothing(tmp_path):
     batches = []
 
@@ -96,7 +103,7 @@ def test_concurrent_writers_share_fsyncs_and_lose_nothing(tmp_path):
         batches.append(len(records))
         return write(records)
 
-    journal = RatingJournal(tmp_path, offload=slow_disk)
+    journal = on_slow_disk(RatingJournal(tmp_path), slow_disk)
     threads = [threading.Thread(target=journal.add, args=record(i)) for i in range(50)]
     for t in threads:
         t.start()
@@ -121,7 +128,7 @@ def test_a_writer_is_acked_after_its_own_batch_and_hands_the_next_one_on(tmp_pat
             let_second_finish.wait(5)
         return write(records)
 
-    journal = RatingJournal(tmp_path, offload=held_disk)
+    journal = on_slow_disk(RatingJournal(tmp_path), held_disk)
     first = threading.Thread(target=journal.add, args=record(1), daemon=True)  # a broken hand-off fails, not hangs
     first.start()
     assert first_in.wait(5)
@@ -228,3 +235,29 @@ def test_reading_a_ward_month_finds_the_tap_in_whichever_journal_holds_it(journa
     first = datetime.strptime(month, "%Y-%m")
     for other in ((first - timedelta(days=1)).strftime("%Y-%m"), (first + timedelta(days=31)).strftime("%Y-%m")):
         assert list(read_ward_month(tmp_path, "7B", other, london)) == [], other
+
+
+def test_a_failed_batch_is_logged_once_by_a_waiting_rating_not_by_the_writer_thread(tmp_path, caplog):
+    def full_disk(write, records):
+        time.sleep(0.02)  # long enough for all three to share the batch
+        raise OSError(28, "No space left on device")
+
+    journal = on_slow_disk(RatingJournal(tmp_path), full_disk)
+    refused = []
+
+    def tap(i):
+        try:
+            journal.add(*record(i))
+        except StorageUnavailable:
+            refused.append(i)
+
+    threads = [threading.Thread(target=tap, args=(i,), name=f"tablet-{i}") for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(5)
+    journal.close()
+    assert sorted(refused) == [0, 1, 2]
+    logged = [r for r in caplog.records if "could not store" in r.getMessage()]
+    assert len(logged) <= 2 and logged  # once per failed batch: the first tap may have gone alone
+    assert all(r.threadName.startswith("tablet-") for r in logged)  # under eventlet, logging's locks are green

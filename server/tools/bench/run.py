@@ -25,7 +25,7 @@ from server.tools.bench.plan import (
 )
 from server.tools.bench.profile import profile, render_profile
 from server.tools.bench.report import bound_rows, build_rows, machine, notes, percentile, render
-from server.tools.bench.servers import Lab, MeasuredServer, Worker, progress
+from server.tools.bench.servers import Lab, MeasuredServer, Worker, fsync_ms, progress
 from server.tools.bench.smallbox import SMALL_BOX_MODE, small_box
 from server.tools.bench.storm import storm
 
@@ -157,11 +157,14 @@ def measure_session(lab: Lab, mode: str) -> dict:
         progress(f"{mode}: connecting kiosks and screens")
         for worker in (w for job in jobs for w in job.workers):
             worker.read()
+        fsyncs = []
         for n in range(lab.plan.rounds):
             progress(f"{mode}: round {n + 1} of {lab.plan.rounds}")
             for job in jobs:
                 job.round()
+            fsyncs.append(fsync_ms(lab.root))  # between the rounds, so the disk is as busy as when acks were timed
         results = {job.name: job.summary() for job in jobs}
+        results["fsync_ms"] = percentile(fsyncs, 50)
         close_all([w for job in jobs for w in job.workers])  # their sockets must not share the server-bound rows
         results["bound"] = measure_bound(lab, mode, servers)
         results["startup_s"] = {name: server.startup_s for name, server in servers.items()}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
 import subprocess
@@ -24,6 +25,21 @@ from server.tools.bench.plan import (
 )
 from server.tools.harness import ServerProcess, log_tail, read_line
 from shared.protocol import RatingIn, iso_utc
+
+
+def fsync_ms(directory: Path, times: int = 200) -> float:
+    """What one durable write costs on this disk: append a rating-sized line and fsync it, p50 in ms."""
+    line, took = b"x" * 300 + b"\n", []
+    path = directory / "fsync-probe.jsonl"
+    with open(path, "ab") as fh:
+        for _ in range(times):
+            started = time.perf_counter()
+            fh.write(line)
+            fh.flush()
+            os.fsync(fh.fileno())
+            took.append((time.perf_counter() - started) * 1000)
+    path.unlink()
+    return sorted(took)[times // 2]
 
 
 class MeasuredServer(ServerProcess):
