@@ -143,9 +143,20 @@ def register_pages(app: Flask) -> None:
 def join_other_processes(app: Flask, queue: WardQueue) -> None:
     """Wire a ward process to the others: registry changes announced and heard, screens resynced when Redis returns."""
     app.extensions[MESSAGE_QUEUE] = queue
-    ward_service(app).registry.after_change(lambda: queue.notify("registry"))
-    queue.on_notice = lambda notice: notice.get("what") == "registry" and shards.registry_changed_elsewhere(app)
-    queue.on_back = lambda: shards.resync_screens(app)
+    watch = shards.RegistryWatch(app)
+
+    def changed_here() -> None:
+        watch.changed_here()
+        queue.notify("registry")
+
+    ward_service(app).registry.after_change(changed_here)
+    queue.on_notice = lambda notice: notice.get("what") == "registry" and watch.changed_elsewhere()
+
+    def back() -> None:  # Redis returns: catch up on what was missed meanwhile
+        watch.changed_elsewhere()
+        shards.resync_screens(app)
+
+    queue.on_back = back
     queue.initialize()
 
 

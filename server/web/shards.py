@@ -146,23 +146,36 @@ def resync_screens(app: Flask) -> None:
             socketio.server.emit(OVERVIEW_WARD, row, namespace=OVERVIEW_NAMESPACE, to=room, ignore_queue=True)
 
 
-def registry_changed_elsewhere(app: Flask) -> None:
-    """Another ward process changed the registry: read it again, and do here what the change means for this
-    process's sockets and wards (a revoked tablet cut off, signed-out staff's screens closed, new ward settings)."""
-    with app.app_context():
-        service = ward_service(app)
-        registry = service.registry
-        revoked = {k["id"] for k in registry.kiosks() if k["revoked_at"]}
-        generations = {s["username"]: s.get("session_generation", 0) for s in registry.all_staff()}
-        settings = {w["code"]: w.get("settings_changed_at") for w in registry.wards()}
-        registry.reload()
-        service.registry_changed()
-        for kiosk in registry.kiosks():
-            if kiosk["revoked_at"] and kiosk["id"] not in revoked:
-                drop_kiosk(kiosk["id"])
-        for staff in registry.all_staff():
-            if staff.get("session_generation", 0) != generations.get(staff["username"], 0):
-                close_screens_of(staff["username"])
-        for ward in registry.wards():
-            if service.owns(ward["code"]) and ward.get("settings_changed_at") != settings.get(ward["code"]):
-                service.settings_changed(ward["code"])
+class RegistryWatch:
+    """What this process last saw of the registry, so that a change made by another process (heard through the
+    queue, or found when Redis returns) is acted on here: a revoked tablet cut off, signed-out staff's screens
+    closed, a ward's new settings taken up by its owner. Reads themselves always see the file as it is."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self.seen = self._now()
+
+    def _now(self) -> tuple[set, dict, dict]:
+        registry = ward_service(self.app).registry
+        return ({k["id"] for k in registry.kiosks() if k["revoked_at"]},
+                {s["username"]: s.get("session_generation", 0) for s in registry.all_staff()},
+                {w["code"]: w.get("settings_changed_at") for w in registry.wards()})
+
+    def changed_here(self) -> None:
+        """This process made a change (and acted on it itself): only later changes are news."""
+        self.seen = self._now()
+
+    def changed_elsewhere(self) -> None:
+        with self.app.app_context():
+            service = ward_service(self.app)
+            (revoked, generations, settings), now = self.seen, self._now()
+            self.seen = now
+            service.registry_changed()
+            for kiosk_id in now[0] - revoked:
+                drop_kiosk(kiosk_id)
+            for username, generation in now[1].items():
+                if generation != generations.get(username, 0):
+                    close_screens_of(username)
+            for ward, changed_at in now[2].items():
+                if service.owns(ward) and changed_at != settings.get(ward):
+                    service.settings_changed(ward)

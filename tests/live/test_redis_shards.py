@@ -167,6 +167,7 @@ def test_revoking_a_kiosk_through_one_process_cuts_it_off_on_another(shards):
     wait_until(lambda: again.refusal, what="the revoked tablet to be refused on reconnecting")
     assert again.refusal["error"] == "revoked_token"
     again.stop()
+    tablet.disconnect()
 
 
 def test_redis_killed_and_restarted_loses_nothing_and_screens_catch_up(shards, redis_server, tmp_path):
