@@ -79,6 +79,8 @@ def kiosk_config() -> dict:
         "thank_you_seconds": 5,
         "idle_seconds": 60,
         "token_key": "wardpulse.kiosk.token",
+        "ward_key": "wardpulse.kiosk.ward",  # the tablet's ward, for the ?ward= of each connection
+        "wrong_server_error": protocol.WRONG_SERVER,
         "outbox_key": "wardpulse.kiosk.outbox",
         "status_event": protocol.KIOSK_STATUS,
         "clock_event": protocol.CLOCK,

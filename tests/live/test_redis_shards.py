@@ -230,3 +230,34 @@ def test_the_listener_stays_up_through_quiet_spells_and_resubscribes_when_redis_
     wait_until(lambda: any(x["rating_id"] == rating["id"] for x in screen.alerts), timeout=2, what="alerts to cross again")
     tablet.disconnect()
     screen.close()
+
+
+def until(page, predicate, what: str, seconds: float = 20) -> None:
+    """Wait while Playwright runs (its events are only delivered inside its own calls)."""
+    for _ in range(int(seconds * 5)):
+        if predicate():
+            return
+        page.wait_for_timeout(200)
+    raise AssertionError(f"timed out after {seconds}s waiting for {what}")
+
+
+@pytest.mark.browser
+def test_the_kiosk_page_learns_its_ward_from_a_refusal_and_names_it_in_every_connection(shards, browser):
+    a, _b, c = shards
+    kiosk = c.add_kiosk("7C")
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        sockets: list[str] = []
+        page.on("websocket", lambda ws: sockets.append(ws.url))
+        page.on("request", lambda request: "/socket.io/" in request.url and sockets.append(request.url))  # polling first
+        page.goto(f"{a.url}/kiosk/#enroll={kiosk['token']}")  # a process that does not own 7C
+        page.wait_for_function("() => localStorage.getItem('wardpulse.kiosk.ward') === '7C'", timeout=10_000)
+        until(page, lambda: any("ward=7C" in url for url in sockets), "a connection naming ward 7C")
+        assert "ward=" not in sockets[0], "a fresh tablet does not know its ward before it first asks"
+        sockets.clear()
+        page.reload()  # the ward is kept: the very first connection names it, so a proxy routes it to the owner
+        until(page, lambda: sockets, "the reloaded page to connect")
+        assert "ward=7C" in sockets[0], sockets[0]
+    finally:
+        context.close()
