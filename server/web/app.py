@@ -32,6 +32,7 @@ from server.web import (
     trust_admin,
     you_said_pages,
 )
+from server.web.broadcast import tell_own_screens_how_things_stand
 from server.web.extensions import CATALOGUES, MESSAGE_QUEUE, WARD_SERVICE, babel, csrf, socketio, ward_service
 from server.web.languages import TRUST_FOLDER, compile_catalogues
 from server.web.links import link
@@ -155,8 +156,10 @@ def join_other_processes(app: Flask, queue: WardQueue) -> None:
     def back() -> None:  # Redis returns: catch up on what was missed meanwhile
         watch.changed_elsewhere()
         shards.resync_screens(app)
+        tell_own_screens_how_things_stand(ward_service(app))
 
     queue.on_back = back
+    queue.on_lost = lambda: tell_own_screens_how_things_stand(ward_service(app))
     queue.initialize()
 
 

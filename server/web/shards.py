@@ -21,7 +21,14 @@ from flask import Blueprint, Flask, abort, current_app, jsonify, request
 from server.store.ward_locks import owner_of
 from server.ward.alerts import AlertError
 from server.ward.wall import for_wall_display
-from server.web.broadcast import close_screens_of, drop_kiosk, emit_to_ward, tell_screens_if_storage_changed, tell_you_said_we_did
+from server.web.broadcast import (
+    close_screens_of,
+    drop_kiosk,
+    emit_to_ward,
+    screen_status,
+    tell_screens_if_storage_changed,
+    tell_you_said_we_did,
+)
 from server.web.extensions import socketio, ward_service
 from shared.protocol import (
     ALERT,
@@ -136,6 +143,7 @@ def resync_screens(app: Flask) -> None:
                     snapshot = snapshot_of(room.split(":", 1)[1], app)
                 except ProtocolError:
                     continue  # its owner is down too: the screen resyncs when it reconnects
+                snapshot = dict(snapshot, status=screen_status(ward_service(app)))
                 socketio.server.emit(SNAPSHOT, for_wall_display(snapshot) if read_only else snapshot,
                                      namespace=STAFF_NAMESPACE, to=room, ignore_queue=True)
         for room in local_rooms(OVERVIEW_NAMESPACE, "overview:"):

@@ -21,7 +21,7 @@ import socketio
 from kiosk.client import KioskClient, make_rating
 from server.store.files import CONTROL_TOKEN
 from server.tools.harness import ServerProcess
-from shared.protocol import KIOSK_NAMESPACE, RATING, WRONG_SERVER
+from shared.protocol import KIOSK_NAMESPACE, RATING, STAFF_NAMESPACE, WRONG_SERVER
 
 from support import LiveServer, Screen, kiosk_socket, unavailable, wait_until
 
@@ -172,7 +172,11 @@ def test_revoking_a_kiosk_through_one_process_cuts_it_off_on_another(shards):
 
 def test_redis_killed_and_restarted_loses_nothing_and_screens_catch_up(shards, redis_server, tmp_path):
     a, _b, c = shards
-    far = Screen(f"{a.url}?ward=7C", {"token": c.add_display("7C")["token"]}).connect()
+    far = Screen(f"{a.url}?ward=7C", {"token": c.add_display("7C")["token"]})
+    statuses = []
+    far.sio.on("status", statuses.append, namespace=STAFF_NAMESPACE)
+    far.connect()
+    assert far.snapshots[0]["status"]["others_ok"] is True
     near = Screen(f"{c.url}?ward=7C", {"token": c.add_display("7C")["token"]}).connect()
     tablet = KioskClient(c.url, c.add_kiosk("7C")["token"], tmp_path / "outbox.sqlite", ward="7C").start()
     wait_until(lambda: tablet.connected, what="the tablet to connect")
@@ -182,11 +186,13 @@ def test_redis_killed_and_restarted_loses_nothing_and_screens_catch_up(shards, r
     assert tablet.wait_drained(10), "acked after fsync with Redis down"
     wait_until(lambda: {r["id"] for r in near.ratings} >= {t["id"] for t in taps}, what="the screen on the owner to update")
     wait_until(lambda: not a.hears_others(), timeout=15, what="A's /healthz to say it does not hear the others")
+    wait_until(lambda: statuses and statuses[-1]["others_ok"] is False, what="A's screen to say live updates are paused")
 
     redis_server.start()  # same port
     wait_until(lambda: a.hears_others(), timeout=15, what="A to listen again")
     wait_until(lambda: len(far.snapshots) > 1 and {t["id"] for t in taps} <= {r["id"] for r in far.snapshots[-1]["recent"]},
                timeout=10, what="the screen on A to resync from a fresh snapshot with every rating")
+    assert far.snapshots[-1]["status"]["others_ok"] is True and statuses[-1]["others_ok"] is True, "the banner cleared"
     live = tablet.tap("very_good")
     wait_until(lambda: any(r["id"] == live["id"] for r in far.ratings), timeout=3, what="live events to cross again")
     tablet.stop()
