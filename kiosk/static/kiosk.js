@@ -973,7 +973,11 @@
   /** This tablet's ward, named in every connection (?ward=7B) so a proxy sends it to the process that owns the ward. */
   function wardQuery() {
     var ward = own ? config.own_ward : loadString(config.ward_key);
-    return ward ? { ward: ward } : {};
+    var query = {};
+    if (ward) {
+      query[config.ward_query] = ward;
+    }
+    return query;
   }
 
   function rememberWard(ward) {

@@ -80,6 +80,7 @@ def kiosk_config() -> dict:
         "idle_seconds": 60,
         "token_key": "wardpulse.kiosk.token",
         "ward_key": "wardpulse.kiosk.ward",  # the tablet's ward, for the ?ward= of each connection
+        "ward_query": protocol.WARD_QUERY,
         "wrong_server_error": protocol.WRONG_SERVER,
         "outbox_key": "wardpulse.kiosk.outbox",
         "status_event": protocol.KIOSK_STATUS,
@@ -146,6 +147,7 @@ def ward(code):
     config = {
         "namespace": protocol.STAFF_NAMESPACE,
         "ward": ward_code,
+        "ward_query": protocol.WARD_QUERY,
         "display_token": display_token,
         "events": {
             "snapshot": protocol.SNAPSHOT,

@@ -21,9 +21,18 @@ import socketio
 from kiosk.client import KioskClient, make_rating
 from server.store.files import CONTROL_TOKEN
 from server.tools.harness import ServerProcess
-from shared.protocol import KIOSK_NAMESPACE, RATING, STAFF_NAMESPACE, WRONG_SERVER
+from shared.protocol import (
+    ACKNOWLEDGE_ALERT,
+    KIOSK_NAMESPACE,
+    OVERVIEW,
+    OVERVIEW_NAMESPACE,
+    OVERVIEW_WARD,
+    RATING,
+    STAFF_NAMESPACE,
+    WRONG_SERVER,
+)
 
-from support import LiveServer, Screen, kiosk_socket, unavailable, wait_until
+from support import LiveServer, Screen, kiosk_socket, staff_cookie, unavailable, wait_until
 
 REDIS_SERVER = Path("/usr/bin/redis-server")
 WARDS = ("7A", "7B", "7C")
@@ -267,3 +276,29 @@ def test_the_kiosk_page_learns_its_ward_from_a_refusal_and_names_it_in_every_con
         assert "ward=7C" in sockets[0], sockets[0]
     finally:
         context.close()
+
+
+def test_a_matron_on_one_process_sees_every_wards_row_and_takes_an_alert_owned_elsewhere(shards):
+    a, _b, c = shards
+    matron, _ = a.add_staff("amatron", ("7A", "7B", "7C"), role="matron")
+    cookie = staff_cookie(a.url, matron)
+    overview = socketio.Client(reconnection=False)
+    rows: dict[str, dict] = {}
+    overview.on(OVERVIEW, lambda o: rows.update({r["code"]: r for r in o["wards"]}), namespace=OVERVIEW_NAMESPACE)
+    overview.on(OVERVIEW_WARD, lambda r: rows.update({r["code"]: r}), namespace=OVERVIEW_NAMESPACE)
+    overview.connect(a.url, namespaces=[OVERVIEW_NAMESPACE], headers={"Cookie": cookie}, transports=["websocket"], wait_timeout=5)
+    wait_until(lambda: set(rows) == set(WARDS), what="a row for each ward, two of them from their owners")
+
+    screen = Screen(f"{a.url}?ward=7C", {"ward": "7C"}, cookie=cookie).connect()
+    tablet = kiosk_socket(f"{c.url}?ward=7C", c.add_kiosk("7C")["token"])
+    rating = follow_up_tap(tablet)
+    wait_until(lambda: rows["7C"]["seq"] >= 1, timeout=2, what="7C's row to change live on A's overview")
+    alert = wait_until(lambda: next((x for x in screen.alerts if x["rating_id"] == rating["id"]), None), what="the alert on A")
+    ack = screen.sio.call(ACKNOWLEDGE_ALERT, {"id": alert["id"]}, namespace=STAFF_NAMESPACE, timeout=10)
+    assert ack["ok"] and ack["alert"]["status"] == "acknowledged", ack  # done by C, the ward's owner
+    saved = json.loads((c.data_dir / "alerts" / "7C.json").read_text())["alerts"].values()
+    assert [x["status"] for x in saved if x["id"] == alert["id"]] == ["acknowledged"], "written by the ward's owner"
+    wait_until(lambda: any(x["id"] == alert["id"] and x["status"] == "acknowledged" for x in screen.alerts), what="the step broadcast")
+    for client in (tablet, overview):
+        client.disconnect()
+    screen.close()

@@ -903,7 +903,9 @@
   if (config.display_token) {
     auth.token = config.display_token;
   }
-  var socket = window.io(config.namespace, { auth: auth });
+  var query = {};
+  query[config.ward_query] = config.ward; // so a proxy may send it to the process that owns the ward
+  var socket = window.io(config.namespace, { auth: auth, query: query });
   var firstSnapshot = true;
   // The server numbers each ward's figures; two ratings handled at once can arrive in either order,
   // so a screen keeps the newest figures it has and never goes back to older ones.
