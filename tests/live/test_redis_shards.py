@@ -10,6 +10,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -54,7 +55,7 @@ class RedisServer:
     def start(self) -> RedisServer:
         self.proc = subprocess.Popen(
             [str(REDIS_SERVER), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.workdir)],
+             "--dir", str(self.workdir), "--enable-debug-command", "local"],  # DEBUG SLEEP: a Redis gone silent
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         with redis.Redis(port=self.port, socket_connect_timeout=1) as client:
@@ -193,6 +194,7 @@ def test_redis_killed_and_restarted_loses_nothing_and_screens_catch_up(shards, r
     redis_server.kill()
     taps = [tablet.tap(score) for score in ("good", "poor", "very_good", "neither", "good")]
     assert tablet.wait_drained(10), "acked after fsync with Redis down"
+    wait_until(lambda: c.health()["message_queue"]["dropped"] >= 1, what="publishes that failed twice to be dropped, not queued for ever")
     wait_until(lambda: {r["id"] for r in near.ratings} >= {t["id"] for t in taps}, what="the screen on the owner to update")
     wait_until(lambda: not a.hears_others(), timeout=15, what="A's /healthz to say it does not hear the others")
     wait_until(lambda: statuses and statuses[-1]["others_ok"] is False, what="A's screen to say live updates are paused")
@@ -301,4 +303,21 @@ def test_a_matron_on_one_process_sees_every_wards_row_and_takes_an_alert_owned_e
     wait_until(lambda: any(x["id"] == alert["id"] and x["status"] == "acknowledged" for x in screen.alerts), what="the step broadcast")
     for client in (tablet, overview):
         client.disconnect()
+    screen.close()
+
+
+def test_a_listener_whose_redis_goes_silent_notices_and_subscribes_again(shards, redis_server):
+    a, b, _c = shards
+    with redis.Redis(port=redis_server.port, socket_timeout=30) as client:
+        silent = threading.Thread(target=client.execute_command, args=("DEBUG", "SLEEP", "12"))  # connections stay open
+        silent.start()
+        wait_until(lambda: a.health()["message_queue"]["reconnects"] >= 1, timeout=15,
+                   what="A to give up on a connection that answers nothing")
+        silent.join()
+    wait_until(a.hears_others, timeout=15, what="A to subscribe again")
+    screen = Screen(f"{a.url}?ward=7B", {"token": b.add_display("7B")["token"]}).connect()
+    tablet = kiosk_socket(f"{b.url}?ward=7B", b.add_kiosk("7B")["token"])
+    rating = follow_up_tap(tablet)
+    wait_until(lambda: any(x["rating_id"] == rating["id"] for x in screen.alerts), timeout=2, what="alerts to cross again")
+    tablet.disconnect()
     screen.close()
