@@ -83,6 +83,19 @@ def overview_of(ward: str, app: Flask | None = None) -> dict:
     return service.overview(ward) if service.owns(ward) else from_owner(ward, "overview", app=app)
 
 
+def daily_negative_of(ward: str) -> list[tuple[str, float, int]]:
+    """(day, % negative, ratings) for the ward's SPC chart, from the process that owns it."""
+    service = ward_service()
+    rows = service.daily_negative(ward) if service.owns(ward) else from_owner(ward, "chart")["days"]
+    return [tuple(row) for row in rows]
+
+
+def trend_settings_of(ward: str) -> dict:
+    """The ward's p0, h and their audit trail for the settings page, from the process that owns it."""
+    service = ward_service()
+    return service.trend_settings(ward) if service.owns(ward) else from_owner(ward, "trend_settings")
+
+
 def act_on_alert(ward: str, step: dict) -> dict:
     """Take, resolve or publish an alert on the process that owns its ward; the ack for the screen."""
     if ward_service().owns(ward):
@@ -124,6 +137,10 @@ def answer(ward: str, what: str):
         return jsonify(ward_service().overview(ward))
     if what == "alert":
         return jsonify(_act_here(ward, request.get_json(silent=True) or {}))
+    if what == "chart":
+        return jsonify({"days": ward_service().daily_negative(ward)})
+    if what == "trend_settings":
+        return jsonify(ward_service().trend_settings(ward))
     abort(404)
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import redis
+import requests
 import socketio
 
 from kiosk.client import KioskClient, make_rating
@@ -301,6 +302,10 @@ def test_a_matron_on_one_process_sees_every_wards_row_and_takes_an_alert_owned_e
     saved = json.loads((c.data_dir / "alerts" / "7C.json").read_text())["alerts"].values()
     assert [x["status"] for x in saved if x["id"] == alert["id"]] == ["acknowledged"], "written by the ward's owner"
     wait_until(lambda: any(x["id"] == alert["id"] and x["status"] == "acknowledged" for x in screen.alerts), what="the step broadcast")
+    for page in ("chart", "settings"):  # pages drawn from the owner's live picture and trend detector
+        response = requests.get(f"{a.url}/ward/7C/{page}", headers={"Cookie": cookie}, timeout=10)
+        assert response.status_code == 200, (page, response.text[:300])
+    assert "1 days shown" in requests.get(f"{a.url}/ward/7C/chart", headers={"Cookie": cookie}, timeout=10).text
     for client in (tablet, overview):
         client.disconnect()
     screen.close()
