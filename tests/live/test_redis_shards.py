@@ -5,6 +5,7 @@ Each process owns one ward (7A, 7B, 7C). Screens connect to any of them; kiosks 
 
 from __future__ import annotations
 
+import gc
 import json
 import shutil
 import socket
@@ -124,6 +125,7 @@ def shards(tmp_path, redis_server):
     yield processes
     for process in processes:
         process.stop()
+    gc.collect()  # a client socket a test left open is reported at that test, not at whichever one runs next
 
 
 def follow_up_tap(client: socketio.Client) -> dict:
@@ -215,6 +217,9 @@ def test_redis_killed_and_restarted_loses_nothing_and_screens_catch_up(shards, r
     near.close()
 
 
+# python-socketio's client leaves the websocket of a connection whose server was killed under it for the
+# garbage collector; that is the client library's, not what this test is about.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_a_ward_process_killed_while_its_kiosks_tap_loses_nothing_once_back(shards, tmp_path):
     _a, b, _c = shards
     tablets = [KioskClient(b.url, b.add_kiosk("7B")["token"], tmp_path / f"outbox-{i}.sqlite", ward="7B").start() for i in range(3)]
