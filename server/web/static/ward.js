@@ -898,7 +898,9 @@
   if (config.display_token) {
     auth.token = config.display_token;
   }
-  var socket = window.io(config.namespace, { auth: auth });
+  // The ward in the connection's query too: with the wards split over several processes, nginx sends
+  // every request of this socket (each long-polling one as well as the websocket) to the ward's owner.
+  var socket = window.io(config.namespace, { auth: auth, query: { ward: config.ward } });
   var firstSnapshot = true;
   // The server numbers each ward's figures; two ratings handled at once can arrive in either order,
   // so a screen keeps the newest figures it has and never goes back to older ones.
