@@ -89,7 +89,8 @@ def nginx(nginx_binary, shards, tmp_path_factory):
 
 def tablet(url: str, token: str, **options) -> socketio.Client:
     client = socketio.Client(reconnection=False, **options)
-    client.connect(url, namespaces=[KIOSK_NAMESPACE], auth={"token": token}, transports=["websocket"], wait_timeout=5)
+    # 10 s, not the live tests' 5: four processes and nginx start-up share two cores with the clients here.
+    client.connect(url, namespaces=[KIOSK_NAMESPACE], auth={"token": token}, transports=["websocket"], wait_timeout=10)
     return client
 
 
