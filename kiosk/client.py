@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from urllib.parse import urlencode
 
 import socketio
 
@@ -25,6 +26,8 @@ from shared.protocol import (
     KIOSK_STATUS,
     RATING,
     RETRY_LATER,
+    WARD_QUERY,
+    WRONG_SERVER,
     clock_offset_ms,
     iso_utc,
     parse_utc,
@@ -37,6 +40,7 @@ READING_KEEP_SECONDS = 600
 
 # Refusals that no resend can fix: the device must be enrolled again.
 FATAL_CONNECT_ERRORS = {"missing_token", "unknown_token", "revoked_token"}
+RETRY_AFTER_REFUSAL = (0.5, 8.0)  # seconds before connecting again after a wrong-process refusal: first, longest
 
 
 class Outbox:
@@ -145,16 +149,21 @@ class KioskClient:
     """Taps go into the outbox first, then to the server; each leaves the outbox only when acked."""
 
     def __init__(
-        self, url: str, token: str, outbox_path: str | Path, ack_timeout: float = 10.0, device_clock: Callable[[], datetime] = device_now
+        self, url: str, token: str, outbox_path: str | Path, ack_timeout: float = 10.0, device_clock: Callable[[], datetime] = device_now,
+        ward: str | None = None,
     ):
         self.url = url
         self.token = token
+        # Its ward, in every connection's query (?ward=7B): a proxy sends it to the process that owns the ward.
+        # Learnt from the server if not given (a refusal by another ward's process says which).
+        self.ward = ward
         self.outbox = Outbox(outbox_path)
         self.ack_timeout = ack_timeout
         self.clock = ServerClock(device_clock)
         self.acked = 0
         self.duplicates = 0
         self.refusal: dict | None = None  # set when the server refuses this device
+        self._refusals = 0  # wrong-process refusals in a row
         self.last_ack: dict | None = None
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -211,6 +220,8 @@ class KioskClient:
             received = time.monotonic()
             if isinstance(ack, dict) and ack.get("server_time"):
                 self.clock.read(ack["server_time"], sent, received, device_time)
+            if isinstance(ack, dict) and ack.get("ward"):
+                self.ward = ack["ward"]
             self._report()
         except (socketio.exceptions.TimeoutError, socketio.exceptions.BadNamespaceError, socketio.exceptions.DisconnectedError):
             pass  # the next connection reads it
@@ -229,11 +240,16 @@ class KioskClient:
         if isinstance(refusal, dict) and refusal.get("error") in FATAL_CONNECT_ERRORS:
             self.refusal = refusal
             log.error("kiosk refused by the server: %s", refusal.get("message"))
+        elif isinstance(refusal, dict) and refusal.get("error") == WRONG_SERVER:
+            self.ward = refusal.get("ward") or self.ward
+            self._refusals += 1  # tried again after a back-off, in case the owner is restarting
 
     def _connect(self) -> None:
+        if self._refusals:
+            self._stop.wait(min(RETRY_AFTER_REFUSAL[1], RETRY_AFTER_REFUSAL[0] * 2 ** (self._refusals - 1)))
         try:
             self.sio.connect(
-                self.url,
+                self.url + (f"?{urlencode({WARD_QUERY: self.ward})}" if self.ward else ""),
                 namespaces=[KIOSK_NAMESPACE],
                 # The device's clock and what waits here, read at each attempt: a refused (revoked)
                 # kiosk still tells the admin page what it holds.
@@ -251,6 +267,7 @@ class KioskClient:
             if not self.sio.connected:
                 self._connect()
                 if self.connected:
+                    self._refusals = 0
                     self._sync_clock()
             if self.connected:
                 self._send_pending()

@@ -80,12 +80,16 @@ ERRORS: dict[str, str] = {
     "rate_limited": "Thank you: this phone has already given feedback recently. Please try again later.",
     "read_only": "This screen is a read-only wall display: sign in as staff to act on alerts.",
     "alert_refused": "That cannot be done to this alert.",
+    "wrong_server": "This ward is served by another WardPulse process: the tablet keeps its ratings and tries again in a moment.",
+    "ward_unreachable": "The ward's server is not answering just now: this screen tries again in a moment.",
 }
 ALERT_REFUSED = "alert_refused"  # a staff step on an alert refused; its message says why
+WRONG_SERVER = "wrong_server"  # a kiosk reached a ward process that does not own its ward: refused, it retries
+WARD_QUERY = "ward"  # the connection query that names a kiosk's or screen's ward (?ward=7B), for routing
 
 
 # Refusals that say "not now" rather than "never": the tablet keeps the rating and sends it again.
-RETRY_LATER = frozenset({"storage_unavailable", "server_error"})
+RETRY_LATER = frozenset({"storage_unavailable", "server_error", "wrong_server", "ward_unreachable"})
 
 
 class ProtocolError(ValueError):

@@ -4,7 +4,9 @@ Admin commands work whether or not a server is running. The running server holds
 lock on the data dir; when a command finds it taken, it sends the command to the server's
 control endpoint (address in `server.json`, bearer token in `control.token`, both in the data
 dir and readable only by the service user), so the change takes effect at once and the server
-stays the only writer.
+stays the only writer. Ward processes (`serve --wards`) share one control token and each list
+their address in `shards/<pid>.json`: any of them takes the command, makes it under the registry
+lock and tells the others through the message queue.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import click
 
 from server.store.admin import run_command
 from server.store.atomic import DataDirLock, StorageUnavailable
-from server.store.files import CONTROL_TOKEN, SERVER_INFO
+from server.store.files import CONTROL_TOKEN, SERVER_INFO, SHARDS_DIR
 from server.store.registry import AdminError, Registry
 
 
@@ -37,6 +39,8 @@ def public_url(data_dir: Path) -> str:
     info = data_dir / SERVER_INFO
     if info.exists():
         return json.loads(info.read_text())["public_url"]
+    for shard in sorted((data_dir / SHARDS_DIR).glob("*.json")):  # ward processes: any one's address (behind the proxy, the same)
+        return json.loads(shard.read_text())["public_url"]
     return "http://127.0.0.1:5000"
 
 
@@ -53,30 +57,38 @@ def admin(data_dir: Path, command: str, **args) -> dict:
     return _via_server(data_dir, command, args)
 
 
+def _running_servers(data_dir: Path) -> list[str]:
+    """Addresses of the running server, or of every ward process (`serve --wards`: any of them takes commands)."""
+    if (data_dir / SERVER_INFO).exists():
+        return [json.loads((data_dir / SERVER_INFO).read_text())["local_url"]]
+    return [json.loads(path.read_text())["local_url"] for path in sorted((data_dir / SHARDS_DIR).glob("*.json"))]
+
+
 def _via_server(data_dir: Path, command: str, args: dict) -> dict:
     deadline = time.monotonic() + 10
-    while not (data_dir / SERVER_INFO).exists():  # a server that is still starting
+    while not (urls := _running_servers(data_dir)):  # a server that is still starting
         if time.monotonic() > deadline:
             raise click.ClickException("the data dir is locked but no server answers: is one starting?")
         time.sleep(0.2)
-    info = json.loads((data_dir / SERVER_INFO).read_text())
     token = (data_dir / CONTROL_TOKEN).read_text().strip()
-    request = urllib.request.Request(
-        info["local_url"] + "/control",
-        data=json.dumps({"command": command, "args": args}).encode(),
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return json.load(response)["result"]
-    except urllib.error.HTTPError as exc:
+    for url in urls:  # a ward process killed outright leaves its file behind: try the next
+        request = urllib.request.Request(
+            url + "/control",
+            data=json.dumps({"command": command, "args": args}).encode(),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
         try:
-            message = json.load(exc)["message"]
-        except ValueError:
-            message = f"the server refused the command (HTTP {exc.code})"
-        raise click.ClickException(message) from None
-    except urllib.error.URLError as exc:
-        raise click.ClickException(f"could not reach the running server at {info['local_url']}: {exc.reason}") from None
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return json.load(response)["result"]
+        except urllib.error.HTTPError as exc:
+            try:
+                message = json.load(exc)["message"]
+            except ValueError:
+                message = f"the server refused the command (HTTP {exc.code})"
+            raise click.ClickException(message) from None
+        except urllib.error.URLError as exc:
+            failure = f"could not reach the running server at {url}: {exc.reason}"
+    raise click.ClickException(failure)
 
 
 def read_password() -> str:

@@ -101,7 +101,21 @@ def load_secret(data_dir: Path, name: str = SECRET_FILE) -> str:
     """Read a secret from the data dir, generating it on first run."""
     path = data_dir / name
     if not path.exists():
-        write_atomically(path, secrets.token_hex(32), mode=0o600)
+        # Ward processes may start together: each writes its own temporary file, and the first to link
+        # it into place wins; the others read the winner's.
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(secrets.token_hex(32))
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, path)
+            fsync_dir(path.parent)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
     return path.read_text().strip()
 
 
@@ -112,10 +126,13 @@ class DataDirLock:
         data_dir.mkdir(parents=True, exist_ok=True)
         self._fh = open(data_dir / LOCK_FILE, "a+")
 
-    def try_acquire(self) -> bool:
-        """Take the lock, or close the file and return False if someone else holds it."""
+    def try_acquire(self, shared: bool = False) -> bool:
+        """Take the lock, or close the file and return False if someone else holds it.
+
+        `shared`: a ward process's hold; any number of them share the data dir, and each keeps out a
+        plain server and the CLI's direct writes (which take it exclusively) until the last one stops."""
         try:
-            fcntl.flock(self._fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(self._fh, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
         except BlockingIOError:
             self._fh.close()
             return False

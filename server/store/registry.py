@@ -18,6 +18,7 @@ from tinydb import Query, TinyDB
 from server.clock import now_utc
 from server.store.atomic import AtomicJSONStorage
 from server.store.files import REGISTRY_FILE
+from server.store.ward_locks import RegistryWriteLock
 from shared.fft import COLLECTION_MODES, WORDINGS
 from shared.protocol import iso_utc
 
@@ -83,11 +84,22 @@ def _with_wards(staff: dict) -> dict:
 class Registry:
     """Wards, kiosks, wall displays and staff accounts, kept in TinyDB and mirrored in memory."""
 
-    def __init__(self, data_dir: Path, offload: Callable | None = None):
-        self._db = TinyDB(data_dir / REGISTRY_FILE, storage=AtomicJSONStorage, offload=offload)
-        self._lock = threading.Lock()
+    def __init__(self, data_dir: Path, offload: Callable | None = None, shared: bool = False):
+        self._path, self._offload = data_dir / REGISTRY_FILE, offload
+        self._db = TinyDB(self._path, storage=AtomicJSONStorage, offload=offload)
+        # Shared by ward processes: each change is made under a file lock, from the file as it is now.
+        self._lock = RegistryWriteLock(data_dir, self.reload) if shared else threading.Lock()
         self._tokens: dict[tuple[str, str], dict] = {}
         self._tokens_of = object()  # the registry data the token index was built from
+
+    def after_change(self, tell: Callable[[], None]) -> None:
+        """Call `tell` after each change made by this process (shared registries only): the others read it again."""
+        if isinstance(self._lock, RegistryWriteLock):
+            self._lock.after_change = tell
+
+    def reload(self) -> None:
+        """Read the registry file again: another process changed it."""
+        self._db = TinyDB(self._path, storage=AtomicJSONStorage, offload=self._offload)
 
     def _table(self, name: str):
         return self._db.table(name)

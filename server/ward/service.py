@@ -65,8 +65,11 @@ class WardService(AlertDesk):
         default_p0: float = DEFAULT_P0,
         default_volume: float = 30.0,
         clock: Callable[[], datetime] = now_utc,
+        wards: list[str] | None = None,
     ):
         self.data_dir = Path(data_dir)
+        # The wards this process owns (`serve --wards`), or None: every ward, the one server of the data dir.
+        self.owned = frozenset(wards) if wards else None
         self.clock = clock  # the ward service's clock: the study drives a ward through simulated days with it
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.tz = ZoneInfo(timezone)
@@ -74,7 +77,7 @@ class WardService(AlertDesk):
         self.default_p0 = default_p0
         self.default_volume = default_volume
         self._offload = offload or (lambda fn, *args: fn(*args))
-        self.registry = Registry(self.data_dir, offload)
+        self.registry = Registry(self.data_dir, offload, shared=self.owned is not None)
         self.journal = RatingJournal(self.data_dir, offload)
         self.alerts = AlertStore(self.data_dir, offload)
         self._lock = threading.Lock()
@@ -98,7 +101,7 @@ class WardService(AlertDesk):
         self.registry_changed()
 
         now = self.clock()
-        recent = sorted(self.journal.load_recent(now, days=HISTORY_DAYS), key=tap_order)
+        recent = sorted((r for r in self.journal.load_recent(now, days=HISTORY_DAYS) if self.owns(r["ward"])), key=tap_order)
         for rating in recent:
             self._take_in(rating)
         self._restore(recent, now)
@@ -108,7 +111,7 @@ class WardService(AlertDesk):
     def _restore(self, recent: list[dict], now: datetime) -> None:
         """Rebuild each detector from its checkpoint plus the journal, and raise any alert a crash or a
         refused write lost, from every rating loaded (a disk can stay broken for days before a restart)."""
-        wards = {r["ward"] for r in recent} | set(self.alerts.wards())
+        wards = {r["ward"] for r in recent} | {w for w in self.alerts.wards() if self.owns(w)}
         known = {w: {(a["rating_id"], a["kind"]) for a in self.alerts.alerts(w)} for w in wards}
         # A comment judged before a sister edited the phrase list was judged by the old list: do not
         # raise alerts about last month's comments because a phrase was added today.
@@ -130,6 +133,10 @@ class WardService(AlertDesk):
         for ward in sorted(wards):  # p0 and h as of today, not as of the last checkpoint
             if self._keep_current(ward, now, "start"):
                 self._keep(ward, [], self._checkpoint(ward))
+
+    def owns(self, ward: str) -> bool:
+        """Does this process keep and write this ward (its journal, alerts and trend state)?"""
+        return self.owned is None or ward in self.owned
 
     # ------------------------------------------------------------------ devices
 
@@ -184,6 +191,8 @@ class WardService(AlertDesk):
             rating = redact_rating(validate_rating(payload, now, kiosk.get("clock_offset_ms")))
             if kiosk["id"] in self._revoked:
                 raise ProtocolError("revoked_token")
+            if not self.owns(kiosk["ward"]):
+                raise ProtocolError("wrong_server")
             flood = self._check_own_device(kiosk, now, rating.follow_up is not None) if channel == OWN_DEVICE else False
             record = dict(rating.record(), ward=kiosk["ward"], kiosk_id=kiosk["id"], channel=channel, received_at=iso_utc(now))
             if flood:
@@ -416,6 +425,8 @@ class WardService(AlertDesk):
     def settings_changed(self, ward: str) -> None:
         """A sister changed the ward's phrases or trend settings: use them from the next rating on."""
         self.registry_changed()
+        if not self.owns(ward):  # its owner rebases the detector when it hears the registry changed
+            return
         now = self.clock()
         with self._alerts_lock:
             with self._lock:

@@ -27,13 +27,15 @@ from server.web import (
     manage,
     overview,
     routes,
+    shards,
     speech,
     trust_admin,
     you_said_pages,
 )
-from server.web.extensions import CATALOGUES, WARD_SERVICE, babel, csrf, socketio
+from server.web.extensions import CATALOGUES, MESSAGE_QUEUE, WARD_SERVICE, babel, csrf, socketio, ward_service
 from server.web.languages import TRUST_FOLDER, compile_catalogues
 from server.web.links import link
+from server.web.message_queue import WardQueue
 from server.web.sessions import SigningOnce
 from shared.protocol import MAX_PAYLOAD_BYTES
 
@@ -52,6 +54,8 @@ def create_app(config: dict | None = None) -> Flask:
         ASYNC_MODE="threading",
         OFFLOAD=None,  # how to run blocking disk work off the event loop (set by the entry point)
         CONTROL_TOKEN=None,  # admin commands from the CLI of a running server (set by `serve`)
+        WARDS=None,  # the wards this process owns (`serve --wards`); None: every ward
+        MESSAGE_QUEUE=None,  # redis://HOST:PORT/DB shared by ward processes (`serve --message-queue`)
         TRUSTED_PROXIES=0,  # proxy hops in front (nginx: 1) whose X-Forwarded-* headers are believed
         VENDOR_DIR=str(PROJECT_ROOT / "node_modules" / "socket.io-client" / "dist"),
         FONT_DIR=str(PROJECT_ROOT / "node_modules" / "@fontsource"),
@@ -81,6 +85,7 @@ def create_app(config: dict | None = None) -> Flask:
         follow_up_link=lambda token: link(app.url_map, app.config["PUBLIC_URL"] or "", "followup.follow_up", token=token),
         default_p0=app.config["TREND_DEFAULT_P0"],
         default_volume=app.config["TREND_DEFAULT_VOLUME"],
+        wards=app.config["WARDS"],
     )
 
     compile_languages(app, data_dir)
@@ -94,6 +99,8 @@ def create_app(config: dict | None = None) -> Flask:
 
     register_pages(app)
     csrf.exempt(routes.control)
+    csrf.exempt(shards.answer)
+    queue = WardQueue(app.config["MESSAGE_QUEUE"]) if app.config["MESSAGE_QUEUE"] else None
 
     socketio.init_app(
         app,
@@ -104,8 +111,11 @@ def create_app(config: dict | None = None) -> Flask:
         # Threading mode already gives each socket its own thread; a further thread per event only
         # costs (ingest +25 % without it, README "Performance"). Each socket's events stay in order.
         async_handlers=app.config["ASYNC_MODE"] != "threading",
+        client_manager=queue,  # None: Socket.IO's own, for a server on its own (given each time: init_app remembers)
     )
     events.register(socketio)
+    if queue is not None:
+        join_other_processes(app, queue)
     if hops:
         # Each proxy appends the peer it saw, so only the last `hops` entries of X-Forwarded-* are
         # believed; anything further left is the client's own say. Wrapped outside the Socket.IO
@@ -126,7 +136,17 @@ def register_pages(app: Flask) -> None:
     app.register_blueprint(trust_admin.bp)
     app.register_blueprint(fonts.bp)
     app.register_blueprint(speech.bp)
+    app.register_blueprint(shards.bp)
     app.add_url_rule("/vendor/<path:filename>", endpoint="vendor", view_func=routes.vendor)
+
+
+def join_other_processes(app: Flask, queue: WardQueue) -> None:
+    """Wire a ward process to the others: registry changes announced and heard, screens resynced when Redis returns."""
+    app.extensions[MESSAGE_QUEUE] = queue
+    ward_service(app).registry.after_change(lambda: queue.notify("registry"))
+    queue.on_notice = lambda notice: notice.get("what") == "registry" and shards.registry_changed_elsewhere(app)
+    queue.on_back = lambda: shards.resync_screens(app)
+    queue.initialize()
 
 
 def compile_languages(app: Flask, data_dir: Path) -> None:

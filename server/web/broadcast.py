@@ -82,14 +82,15 @@ def overview_room(ward: str) -> str:
 def tell_overviews(service: WardService, ward: str) -> None:
     """Send a ward's fresh row to the overview screens covering it; with none open, nothing is even worked out."""
     room = overview_room(ward)
-    if room not in socketio.server.manager.rooms.get(OVERVIEW_NAMESPACE, {}):
+    # With ward processes sharing a message queue, an overview on another process may cover it: always send.
+    if service.owned is None and room not in socketio.server.manager.rooms.get(OVERVIEW_NAMESPACE, {}):
         return
     socketio.emit(OVERVIEW_WARD, service.overview(ward), namespace=OVERVIEW_NAMESPACE, to=room)
 
 
-def send_overview(service: WardService, wards: list[str]) -> None:
+def send_overview(rows: list[dict]) -> None:
     """Answer an overview screen that just connected with a row for each of its wards, in order."""
-    emit(OVERVIEW, {"wards": overview_order([service.overview(ward) for ward in wards])})
+    emit(OVERVIEW, {"wards": overview_order(rows)})
 
 
 def tell_you_said_we_did(service: WardService, ward: str) -> None:

@@ -8,7 +8,6 @@ from flask import request, session
 from flask_socketio import ConnectionRefusedError, join_room
 
 from server.clock import now_utc
-from server.ward.alerts import AlertError
 from server.ward.coverage import covered
 from server.ward.presence import tablet_report
 from server.ward.service import OWN_DEVICE
@@ -22,16 +21,15 @@ from server.web.broadcast import (
     send_snapshot,
     tell_overviews,
     tell_screens_if_storage_changed,
-    tell_you_said_we_did,
     ward_kiosks_room,
     ward_room,
 )
 from server.web.extensions import catalogues, ward_service
 from server.web.kiosk_words import ward_start
+from server.web.shards import act_on_alert, overview_of, snapshot_of
 from shared.protocol import (
     ACKNOWLEDGE_ALERT,
     ALERT,
-    ALERT_REFUSED,
     CLOCK,
     KIOSK_NAMESPACE,
     KIOSK_STATUS,
@@ -40,6 +38,7 @@ from shared.protocol import (
     RATING,
     RESOLVE_ALERT,
     STAFF_NAMESPACE,
+    WRONG_SERVER,
     ProtocolError,
     handshake_offset_ms,
     iso_utc,
@@ -48,9 +47,9 @@ from shared.protocol import (
 log = logging.getLogger(__name__)
 
 
-def _refuse(refusal: ProtocolError) -> ConnectionRefusedError:
+def _refuse(refusal: ProtocolError, **more) -> ConnectionRefusedError:
     # Socket.IO clients see the message as err.message and the dict as err.data.
-    return ConnectionRefusedError(refusal.message, {"error": refusal.code, "message": refusal.message})
+    return ConnectionRefusedError(refusal.message, {"error": refusal.code, "message": refusal.message, **more})
 
 
 def _auth(auth: object) -> dict:
@@ -69,6 +68,8 @@ def kiosk_connect(auth=None):
         if refusal.code == "revoked_token":
             service.kiosk_refused(auth.get("token"), auth)  # what it still holds, for the admin page
         raise _refuse(refusal) from None
+    if not service.owns(kiosk["ward"]):  # another ward process keeps this ward: the tablet learns which ward to ask for
+        raise _refuse(ProtocolError(WRONG_SERVER), ward=kiosk["ward"])
     # The tablet's clock as it connected: a rough offset (no round trip) until it measures its own.
     kiosk["clock_offset_ms"] = handshake_offset_ms(auth.get("device_time"), now_utc())
     session["kiosk"] = kiosk  # per-connection copy, never sent back as a cookie
@@ -102,7 +103,7 @@ def kiosk_clock(*_payload):
     and the ward's latest "You said, we did" sentences (so a tablet that reconnects shows the current ones)."""
     service, ward = ward_service(), session["kiosk"]["ward"]
     start = ward_start(service.registry.kiosk_start(ward, session["kiosk"].get("id")), catalogues())
-    return {"start": start, "server_time": iso_utc(now_utc()), "you_said_we_did": service.you_said_we_did(ward)["published"]}
+    return {"start": start, "server_time": iso_utc(now_utc()), "you_said_we_did": service.you_said_we_did(ward)["published"], "ward": ward}
 
 
 def kiosk_rating(payload=None, *extra):
@@ -132,7 +133,10 @@ def staff_connect(auth=None):
     join_room(ward_room(ward, viewer["read_only"]))
     if not viewer["read_only"]:
         join_room(screens_of(viewer["name"]))  # closed when this person signs out anywhere
-    snapshot = ward_service().snapshot(ward)
+    try:
+        snapshot = snapshot_of(ward)  # from the ward's owner, if another ward process keeps it
+    except ProtocolError as refusal:
+        raise _refuse(refusal) from None
     send_snapshot(snapshot, viewer["read_only"])
 
 
@@ -148,7 +152,11 @@ def overview_connect(auth=None):
     for ward in wards:  # joined before the rows are read: a change meanwhile arrives after them, never lost
         join_room(overview_room(ward))
     join_room(screens_of(staff["username"]))  # closed when this person signs out anywhere
-    send_overview(service, wards)
+    try:
+        rows = [overview_of(ward) for ward in wards]
+    except ProtocolError as refusal:
+        raise _refuse(refusal) from None
+    send_overview(rows)
 
 
 def _act_on_alert(step: str, payload: object) -> dict:
@@ -159,23 +167,9 @@ def _act_on_alert(step: str, payload: object) -> dict:
     if staff is None:  # signed out, or out everywhere, since this screen connected
         return ProtocolError("not_signed_in").as_ack()
     payload = payload if isinstance(payload, dict) else {}
-    service = ward_service()
-    trouble_before = service.storage_problem
-    try:
-        alert = service.act_on_alert(
-            session["ward"], payload.get("id"), viewer["name"], step, payload.get("action"), payload.get("public_note"),
-            role=staff["role"],  # as the account stands now: whether a sentence is published at once
-        )
-    except AlertError as refusal:
-        refused = {"ok": False, "error": ALERT_REFUSED, "message": str(refusal)}
-        if refusal.alert:  # another step won: this screen shows the winner at once
-            refused["alert"] = refusal.alert
-        return refused
-    emit_to_ward(ALERT, alert)
-    if alert.get("public_note"):
-        tell_you_said_we_did(service, session["ward"])
-    tell_screens_if_storage_changed(service, trouble_before)
-    return {"ok": True, "alert": alert}
+    # role: as the account stands now, whether a sentence is published at once. Done by the ward's owner.
+    return act_on_alert(session["ward"], {"id": payload.get("id"), "who": viewer["name"], "step": step, "role": staff["role"],
+                                          "action": payload.get("action"), "public_note": payload.get("public_note")})
 
 
 def acknowledge_alert(payload=None):

@@ -16,6 +16,7 @@ babel = Babel()
 
 WARD_SERVICE = "wardpulse"  # the key of the app's WardService in app.extensions
 CATALOGUES = "wardpulse_languages"  # the key of the app's compiled Catalogues
+MESSAGE_QUEUE = "wardpulse_queue"  # the key of the app's WardQueue, when ward processes share Redis
 
 
 def ward_service(app: Flask | None = None) -> WardService:
@@ -26,3 +27,8 @@ def ward_service(app: Flask | None = None) -> WardService:
 def catalogues(app: Flask | None = None) -> Catalogues:
     """The languages the kiosk offers, compiled at start (shipped and the trust's), of `app` or the current app."""
     return (app or current_app).extensions[CATALOGUES]
+
+
+def message_queue(app: Flask | None = None):
+    """The app's message queue between ward processes (a WardQueue), or None for a server on its own."""
+    return (app or current_app).extensions.get(MESSAGE_QUEUE)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from pathlib import Path
 
 from flask import (
@@ -27,8 +26,9 @@ from server.ward.you_said import may_publish
 from server.web import fonts, speech
 from server.web.auth import ward_for_viewer
 from server.web.broadcast import close_screens_of, drop_kiosk, tell_kiosk_how_to_start
-from server.web.extensions import catalogues, ward_service
+from server.web.extensions import catalogues, message_queue, ward_service
 from server.web.kiosk_words import page_context, ward_start
+from server.web.shards import control_allowed
 from shared import protocol
 from shared.fft import ANSWERS
 
@@ -52,6 +52,9 @@ def healthz():
         ok, reason = False, service.storage_problem
     # Kiosks whose clock is more than a minute off: their taps are placed on the server's clock.
     body = {"ok": ok, "storage": reason, "protocol": protocol.PROTOCOL_VERSION, "kiosk_clocks_off": service.clocks_off()}
+    queue = message_queue()
+    if queue is not None:  # ward processes: which wards, and whether events from the others arrive (not needed to save)
+        body.update(wards=sorted(service.owned or ()), message_queue=queue.health())
     return jsonify(body), (200 if ok else 503)
 
 
@@ -188,9 +191,7 @@ def chart(code):
 @bp.post("/control")
 def control():
     """Admin commands from `wardpulse` on this machine while the server runs (bearer token in the data dir)."""
-    expected = current_app.config.get("CONTROL_TOKEN")
-    given = request.headers.get("Authorization", "").removeprefix("Bearer ")
-    if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+    if not control_allowed():
         abort(403)
     body = request.get_json(silent=True) or {}
     service = ward_service()

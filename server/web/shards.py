@@ -1,0 +1,168 @@
+"""Several ward processes on one data dir (`serve --wards`): each ward has one owner, screens connect anywhere.
+
+A ward's live picture (today's counts, the feed, the trend gauge, its alerts) is kept only by the
+process that owns the ward. A screen, overview or alert action that reaches another process is served
+by asking the owner over HTTP on this machine: its address is in the ward's lock file, and the shared
+control token (in the data dir) authorises the question. Live events then reach the screen through the
+message queue, whichever process raised them.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from flask import Blueprint, Flask, abort, current_app, jsonify, request
+
+from server.store.ward_locks import owner_of
+from server.ward.alerts import AlertError
+from server.ward.wall import for_wall_display
+from server.web.broadcast import close_screens_of, drop_kiosk, emit_to_ward, tell_screens_if_storage_changed, tell_you_said_we_did
+from server.web.extensions import socketio, ward_service
+from shared.protocol import (
+    ALERT,
+    ALERT_REFUSED,
+    OVERVIEW_NAMESPACE,
+    OVERVIEW_WARD,
+    SNAPSHOT,
+    STAFF_NAMESPACE,
+    ProtocolError,
+)
+
+log = logging.getLogger(__name__)
+
+OWNER_TIMEOUT_SECONDS = 5  # a snapshot from the owner takes ~10 ms on this machine; past this, the screen retries
+bp = Blueprint("shard", __name__, url_prefix="/shard")
+
+
+def control_allowed() -> bool:
+    """Does this request carry the control token (the CLI's, or another ward process's)?"""
+    expected = current_app.config.get("CONTROL_TOKEN")
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ")
+    return bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
+
+
+def from_owner(ward: str, what: str, body: dict | None = None, app: Flask | None = None) -> dict:
+    """Ask the process that owns `ward`; ProtocolError("ward_unreachable") if none answers."""
+    app = app or current_app
+    owner = owner_of(Path(app.config["DATA_DIR"]), ward)
+    if not owner or not owner.get("local_url"):
+        raise ProtocolError("ward_unreachable")
+    question = urllib.request.Request(
+        f"{owner['local_url']}/shard/{ward}/{what}", data=json.dumps(body or {}).encode(),
+        headers={"Authorization": f"Bearer {app.config['CONTROL_TOKEN']}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(question, timeout=OWNER_TIMEOUT_SECONDS) as answer:
+            return json.load(answer)
+    except (OSError, ValueError) as exc:
+        log.warning("ward %s: its owner at %s did not answer %s (%s)", ward, owner["local_url"], what, exc)
+        raise ProtocolError("ward_unreachable") from None
+
+
+def snapshot_of(ward: str, app: Flask | None = None) -> dict:
+    """Everything a ward screen shows, from the process that owns the ward (this one, or by asking)."""
+    service = ward_service(app)
+    return service.snapshot(ward) if service.owns(ward) else from_owner(ward, "snapshot", app=app)
+
+
+def overview_of(ward: str, app: Flask | None = None) -> dict:
+    """A ward's overview row, from the process that owns it."""
+    service = ward_service(app)
+    return service.overview(ward) if service.owns(ward) else from_owner(ward, "overview", app=app)
+
+
+def act_on_alert(ward: str, step: dict) -> dict:
+    """Take, resolve or publish an alert on the process that owns its ward; the ack for the screen."""
+    if ward_service().owns(ward):
+        return _act_here(ward, step)
+    try:
+        return from_owner(ward, "alert", step)
+    except ProtocolError as refusal:
+        return refusal.as_ack()
+
+
+def _act_here(ward: str, step: dict) -> dict:
+    service = ward_service()
+    trouble_before = service.storage_problem
+    try:
+        alert = service.act_on_alert(ward, step.get("id"), step["who"], step["step"], step.get("action"), step.get("public_note"),
+                                     role=step.get("role"))
+    except AlertError as refusal:
+        refused = {"ok": False, "error": ALERT_REFUSED, "message": str(refusal)}
+        if refusal.alert:  # another step won: this screen shows the winner at once
+            refused["alert"] = refusal.alert
+        return refused
+    emit_to_ward(ALERT, alert)
+    if alert.get("public_note"):
+        tell_you_said_we_did(service, ward)
+    tell_screens_if_storage_changed(service, trouble_before)
+    return {"ok": True, "alert": alert}
+
+
+@bp.post("/<ward>/<what>")
+def answer(ward: str, what: str):
+    """Another ward process asks this one, the ward's owner, for a screen's snapshot or row, or to act on an alert."""
+    if not control_allowed():
+        abort(403)
+    if not ward_service().owns(ward):
+        abort(409, f"this process does not serve ward {ward}")
+    if what == "snapshot":
+        return jsonify(ward_service().snapshot(ward))
+    if what == "overview":
+        return jsonify(ward_service().overview(ward))
+    if what == "alert":
+        return jsonify(_act_here(ward, request.get_json(silent=True) or {}))
+    abort(404)
+
+
+def local_rooms(namespace: str, prefix: str) -> list[str]:
+    """The rooms of this process's own sockets whose names start with `prefix` (e.g. "ward:")."""
+    rooms = socketio.server.manager.rooms.get(namespace, {})
+    return [room for room in list(rooms) if isinstance(room, str) and room.startswith(prefix)]
+
+
+def resync_screens(app: Flask) -> None:
+    """Redis is back after a loss: every screen on this process redraws from a fresh snapshot, every overview row
+    is sent again, so nothing raised elsewhere meanwhile is missing."""
+    with app.app_context():
+        for prefix, read_only in (("ward:", False), ("display:", True)):
+            for room in local_rooms(STAFF_NAMESPACE, prefix):
+                try:
+                    snapshot = snapshot_of(room.split(":", 1)[1], app)
+                except ProtocolError:
+                    continue  # its owner is down too: the screen resyncs when it reconnects
+                socketio.server.emit(SNAPSHOT, for_wall_display(snapshot) if read_only else snapshot,
+                                     namespace=STAFF_NAMESPACE, to=room, ignore_queue=True)
+        for room in local_rooms(OVERVIEW_NAMESPACE, "overview:"):
+            try:
+                row = overview_of(room.split(":", 1)[1], app)
+            except ProtocolError:
+                continue
+            socketio.server.emit(OVERVIEW_WARD, row, namespace=OVERVIEW_NAMESPACE, to=room, ignore_queue=True)
+
+
+def registry_changed_elsewhere(app: Flask) -> None:
+    """Another ward process changed the registry: read it again, and do here what the change means for this
+    process's sockets and wards (a revoked tablet cut off, signed-out staff's screens closed, new ward settings)."""
+    with app.app_context():
+        service = ward_service(app)
+        registry = service.registry
+        revoked = {k["id"] for k in registry.kiosks() if k["revoked_at"]}
+        generations = {s["username"]: s.get("session_generation", 0) for s in registry.all_staff()}
+        settings = {w["code"]: w.get("settings_changed_at") for w in registry.wards()}
+        registry.reload()
+        service.registry_changed()
+        for kiosk in registry.kiosks():
+            if kiosk["revoked_at"] and kiosk["id"] not in revoked:
+                drop_kiosk(kiosk["id"])
+        for staff in registry.all_staff():
+            if staff.get("session_generation", 0) != generations.get(staff["username"], 0):
+                close_screens_of(staff["username"])
+        for ward in registry.wards():
+            if service.owns(ward["code"]) and ward.get("settings_changed_at") != settings.get(ward["code"]):
+                service.settings_changed(ward["code"])
