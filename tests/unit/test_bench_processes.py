@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from server.tools.bench import processes_report, shard_plan
+from server.tools.bench import processes, processes_report, shard_plan
 from server.tools.bench.shard_plan import QUICK, WARDS
 
 
@@ -145,3 +145,22 @@ def test_the_table_has_a_header_and_one_line_per_row_with_the_numbers():
     assert "durable ratings/s" in table[0] and "tap->screen p99 ms" in table[0]
     assert "1,228" in table[1] and "direct" in table[1]
     assert "nginx" in table[2] and " 299 " in table[2]
+
+
+class Winding:
+    """A server side still busy (one CPU second per reading) for its first `busy` readings, then idle."""
+
+    def __init__(self, busy: int):
+        self.busy, self.readings, self.cpu = busy, 0, 0.0
+
+    def cpu_s(self) -> float:
+        self.readings += 1
+        if self.readings <= self.busy:
+            self.cpu += 1.0
+        return self.cpu
+
+
+def test_the_next_measurement_waits_until_the_servers_are_quiet():
+    side = Winding(busy=4)  # readings 1-4 busy: the first two waits see work, the third is quiet
+    waited = processes.settle(side)
+    assert side.readings == 6 and 1.4 < waited < 5

@@ -120,6 +120,22 @@ class ShardLab:
         return servers, proxy
 
 
+SETTLED_CPU_PCT = 10.0  # the server side counts as quiet below this share of a core
+SETTLE_LIMIT_S = 60.0
+
+
+def settle(side: ServerSide) -> float:
+    """Wait until the server side is quiet, so one measurement's leftovers (2,000 sockets dropping: each a
+    fresh overview row on a ward process, several ms apiece) are not counted in the next; the seconds waited."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < SETTLE_LIMIT_S:
+        before = side.cpu_s()
+        time.sleep(0.5)
+        if 100 * (side.cpu_s() - before) / 0.5 < SETTLED_CPU_PCT:
+            break
+    return time.perf_counter() - started
+
+
 def hold(lab: ShardLab, side: ServerSide, urls: list[str], cert: Path | None) -> dict:
     """Connect the idle sockets all at once; how many stayed, how long it took, the processes' memory then."""
     started = time.perf_counter()
@@ -174,8 +190,11 @@ def measure_processes(lab: ShardLab, processes: int) -> dict:
             urls = urls_for(route, [server.url for server in servers], proxy.url)
             cert = proxy.cert if route == "nginx" else None
             progress(f"{processes} process{'es' if processes > 1 else ''}, {route}: sockets held, durable ratings/s, tap -> screen")
-            results[route] = {"hold": hold(lab, side, urls, cert), "ingest": ingest(lab, side, urls, cert),
-                              "feed": feed(lab, side, urls, cert)}
+            measured = results[route] = {"hold": hold(lab, side, urls, cert)}
+            measured["settle_s"] = [settle(side)]
+            measured["ingest"] = ingest(lab, side, urls, cert)
+            measured["settle_s"].append(settle(side))
+            measured["feed"] = feed(lab, side, urls, cert)
     return results
 
 
