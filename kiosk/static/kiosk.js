@@ -344,6 +344,9 @@
       if (!err && ack && ack.start) {
         choices.setStart(ack.start); // the ward's language and wording for each new patient
       }
+      if (!err && ack && ack.ward) {
+        rememberWard(ack.ward);
+      }
       if (!err && ack && ack.you_said_we_did) {
         youSaid.set(ack.you_said_we_did); // what was published while this tablet was away
       }
@@ -967,6 +970,25 @@
 
   var reconnectDelay = RECONNECT_MIN_MS;
 
+  /** This tablet's ward, named in every connection (?ward=7B) so a proxy sends it to the process that owns the ward. */
+  function wardQuery() {
+    var ward = own ? config.own_ward : loadString(config.ward_key);
+    var query = {};
+    if (ward) {
+      query[config.ward_query] = ward;
+    }
+    return query;
+  }
+
+  function rememberWard(ward) {
+    if (!own && typeof ward === "string" && ward) {
+      saveString(config.ward_key, ward);
+      if (socket) {
+        socket.io.opts.query = wardQuery(); // used from the next connection on
+      }
+    }
+  }
+
   /** Connect again after the server hung up on us, waiting longer each time it does. */
   function reconnectLater(delay) {
     window.setTimeout(function () {
@@ -989,7 +1011,7 @@
       }
       callback(Object.assign(fields, auth));
     };
-    socket = window.io(config.namespace, { auth: handshake });
+    socket = window.io(config.namespace, { auth: handshake, query: wardQuery() });
     if (config.start_event) {
       socket.on(config.start_event, function (start) {
         choices.setStart(start);
@@ -1032,6 +1054,15 @@
             }
           }, RECONNECT_MAX_MS);
         }
+        return;
+      }
+      if (code === config.wrong_server_error) {
+        // Another ward's process answered (a restart moved this ward, or the ward was not yet known here):
+        // learn the ward it names and ask again, waiting longer each time.
+        rememberWard(err.data.ward);
+        socket.disconnect(); // closes the connection too, so the next one is new and carries ?ward=
+        reconnectLater(reconnectDelay);
+        reconnectDelay = Math.min(reconnectDelay * 2, RECONNECT_MAX_MS);
         return;
       }
       // A refusal by the server (rather than a network failure) is not retried by socket.io

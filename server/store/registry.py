@@ -6,6 +6,7 @@ either the old or the new registry, never half of one."""
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import secrets
 import threading
@@ -85,8 +86,9 @@ class Registry:
     """Wards, kiosks, wall displays and staff accounts, kept in TinyDB and mirrored in memory."""
 
     def __init__(self, data_dir: Path, offload: Callable | None = None, shared: bool = False):
-        self._path, self._offload = data_dir / REGISTRY_FILE, offload
-        self._db = TinyDB(self._path, storage=AtomicJSONStorage, offload=offload)
+        self._path, self._offload, self._shared = data_dir / REGISTRY_FILE, offload, shared
+        self._version = None  # the file's (inode, mtime) when last read, when ward processes share it
+        self.reload()
         # Shared by ward processes: each change is made under a file lock, from the file as it is now.
         self._lock = RegistryWriteLock(data_dir, self.reload) if shared else threading.Lock()
         self._tokens: dict[tuple[str, str], dict] = {}
@@ -99,10 +101,25 @@ class Registry:
 
     def reload(self) -> None:
         """Read the registry file again: another process changed it."""
+        self._version = self._file_version()
         self._db = TinyDB(self._path, storage=AtomicJSONStorage, offload=self._offload)
 
+    def _file_version(self) -> tuple[int, int] | None:
+        try:
+            found = os.stat(self._path)
+        except FileNotFoundError:
+            return None
+        return found.st_ino, found.st_mtime_ns
+
+    def _data(self) -> TinyDB:
+        """The registry as it is on disk now: shared by ward processes, it is read again once another replaced it
+        (every write is an atomic rename, so a new inode; one stat, about a microsecond)."""
+        if self._shared and self._file_version() != self._version:
+            self.reload()
+        return self._db
+
     def _table(self, name: str):
-        return self._db.table(name)
+        return self._data().table(name)
 
     # wards
     def add_ward(self, code: str, name: str, site_code: str | None = None, site_name: str | None = None,
@@ -221,7 +238,7 @@ class Registry:
 
         Read in place: every tablet asks as it connects, and a TinyDB query would copy the whole registry
         each time (a sixth off the kill -9 soak's throughput)."""
-        data = self._db.storage.current() or {}
+        data = self._data().storage.current() or {}
         own = next((k.get("wording") for k in (data.get("kiosks") or {}).values() if kiosk_id and k.get("id") == kiosk_id), None)
         for ward in (data.get("wards") or {}).values():
             if ward.get("code") == code.upper():
@@ -244,7 +261,7 @@ class Registry:
     def device_by_token(self, table: str, token: str) -> dict | None:
         """The kiosk or display holding this token, from an index rebuilt only after a write:
         a TinyDB query would copy the whole registry on every connect."""
-        data = self._db.storage.current()
+        data = self._data().storage.current()
         if data is not self._tokens_of:
             self._tokens = {
                 (name, device["token_hash"]): device

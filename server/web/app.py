@@ -32,6 +32,7 @@ from server.web import (
     trust_admin,
     you_said_pages,
 )
+from server.web.broadcast import tell_own_screens_how_things_stand
 from server.web.extensions import CATALOGUES, MESSAGE_QUEUE, WARD_SERVICE, babel, csrf, socketio, ward_service
 from server.web.languages import TRUST_FOLDER, compile_catalogues
 from server.web.links import link
@@ -143,9 +144,22 @@ def register_pages(app: Flask) -> None:
 def join_other_processes(app: Flask, queue: WardQueue) -> None:
     """Wire a ward process to the others: registry changes announced and heard, screens resynced when Redis returns."""
     app.extensions[MESSAGE_QUEUE] = queue
-    ward_service(app).registry.after_change(lambda: queue.notify("registry"))
-    queue.on_notice = lambda notice: notice.get("what") == "registry" and shards.registry_changed_elsewhere(app)
-    queue.on_back = lambda: shards.resync_screens(app)
+    watch = shards.RegistryWatch(app)
+
+    def changed_here() -> None:
+        watch.changed_here()
+        queue.notify("registry")
+
+    ward_service(app).registry.after_change(changed_here)
+    queue.on_notice = lambda notice: notice.get("what") == "registry" and watch.changed_elsewhere()
+
+    def back() -> None:  # Redis returns: catch up on what was missed meanwhile
+        watch.changed_elsewhere()
+        shards.resync_screens(app)
+        tell_own_screens_how_things_stand(ward_service(app))
+
+    queue.on_back = back
+    queue.on_lost = lambda: tell_own_screens_how_things_stand(ward_service(app))
     queue.initialize()
 
 

@@ -15,6 +15,7 @@ from server.ward.wall import for_wall_display
 from server.web.extensions import socketio, ward_service
 from server.web.kiosk_words import ward_start
 from server.web.languages import Catalogues
+from server.web.message_queue import WardQueue
 from shared.protocol import (
     KIOSK_NAMESPACE,
     KIOSK_START,
@@ -101,14 +102,29 @@ def tell_you_said_we_did(service: WardService, ward: str) -> None:
 
 
 def send_snapshot(snapshot: dict, read_only: bool) -> None:
-    """Answer a ward screen that just connected with everything it shows; a wall display's without patients' words."""
+    """Answer a ward screen that just connected with everything it shows; a wall display's without patients' words.
+    The banners as this process sees them (the snapshot may come from the ward's owner)."""
+    snapshot = dict(snapshot, status=screen_status(ward_service()))
     emit(SNAPSHOT, for_wall_display(snapshot) if read_only else snapshot)
+
+
+def screen_status(service: WardService) -> dict:
+    """The screens' banners: storage health and, for ward processes sharing a queue, whether the others' events arrive."""
+    status = service.status()
+    if isinstance(socketio.server.manager, WardQueue):
+        status["others_ok"] = socketio.server.manager.listening
+    return status
 
 
 def tell_screens_if_storage_changed(service: WardService, trouble_before: str | None) -> None:
     """Show or clear the storage banner on every ward's screens (the disk is shared) when it changed."""
     if (trouble_before is None) != (service.storage_problem is None):
-        socketio.emit(STATUS, service.status(), namespace=STAFF_NAMESPACE)
+        socketio.emit(STATUS, screen_status(service), namespace=STAFF_NAMESPACE)
+
+
+def tell_own_screens_how_things_stand(service: WardService) -> None:
+    """The message queue was lost or is back: this process's screens show or clear the banner (sent here only)."""
+    socketio.server.emit(STATUS, screen_status(service), namespace=STAFF_NAMESPACE, ignore_queue=True)
 
 
 def keep_alerts_saved(service: WardService) -> None:

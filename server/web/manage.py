@@ -21,6 +21,7 @@ from server.web.kiosk_words import ward_start
 from server.web.links import public_link
 from server.web.qr import qr_svg
 from server.web.routes import answers_for_page, kiosk_config, kiosk_languages
+from server.web.shards import trend_settings_of
 from shared.fft import QUESTION
 from shared.protocol import ERRORS
 
@@ -82,7 +83,7 @@ def settings(code, staff):
             flash(_("Settings saved."))
             return redirect(url_for("manage.settings", code=record["code"]))
     return render_template("settings.html", ward=record, form=form, error=error, viewer=viewer_of(staff),
-                           trend=ward_service().trend_settings(record["code"]), catalogues=offered)
+                           trend=trend_settings_of(record["code"]), catalogues=offered)
 
 
 # --------------------------------------------------------------------------- admin

@@ -54,6 +54,7 @@ class WardQueue(RedisManager):
         self.reconnects = 0  # times the listener had to subscribe again
         self.dropped = 0  # messages given up on after two failed publishes
         self.on_back: Callable[[], None] = lambda: None  # Redis is back after a loss: screens resync
+        self.on_lost: Callable[[], None] = lambda: None  # Redis is lost: screens say so
         self.on_notice: Callable[[dict], None] = lambda notice: None
         self._publisher = None
         self._outgoing = None
@@ -129,6 +130,8 @@ class WardQueue(RedisManager):
             except Exception as exc:  # noqa: BLE001  (whatever broke the connection: subscribe again)
                 if self.listening or not lost:
                     log.error("message queue: lost Redis (%s); events from other processes wait", exc)
+                    self.listening = False
+                    self.server.start_background_task(self.on_lost)
                 self.listening, lost = False, True
                 self.reconnects += 1
                 self._close_listener()

@@ -28,7 +28,7 @@ from server.web.auth import ward_for_viewer
 from server.web.broadcast import close_screens_of, drop_kiosk, tell_kiosk_how_to_start
 from server.web.extensions import catalogues, message_queue, ward_service
 from server.web.kiosk_words import page_context, ward_start
-from server.web.shards import control_allowed
+from server.web.shards import control_allowed, daily_negative_of
 from shared import protocol
 from shared.fft import ANSWERS
 
@@ -79,6 +79,9 @@ def kiosk_config() -> dict:
         "thank_you_seconds": 5,
         "idle_seconds": 60,
         "token_key": "wardpulse.kiosk.token",
+        "ward_key": "wardpulse.kiosk.ward",  # the tablet's ward, for the ?ward= of each connection
+        "ward_query": protocol.WARD_QUERY,
+        "wrong_server_error": protocol.WRONG_SERVER,
         "outbox_key": "wardpulse.kiosk.outbox",
         "status_event": protocol.KIOSK_STATUS,
         "clock_event": protocol.CLOCK,
@@ -144,6 +147,7 @@ def ward(code):
     config = {
         "namespace": protocol.STAFF_NAMESPACE,
         "ward": ward_code,
+        "ward_query": protocol.WARD_QUERY,
         "display_token": display_token,
         "events": {
             "snapshot": protocol.SNAPSHOT,
@@ -174,7 +178,10 @@ def chart(code):
         return to_sign_in
     ward_code, viewer = found
     service = ward_service()
-    spc_chart = spc.xmr(service.daily_negative(ward_code))
+    try:
+        spc_chart = spc.xmr(daily_negative_of(ward_code))  # from the ward's owner, if another process keeps it
+    except protocol.ProtocolError as refusal:
+        abort(503, refusal.message)
     signals = sum(1 for p in spc_chart.points if p.direction)
     summary = _("%(days)d days shown; %(signals)d with a special-cause signal.", days=len(spc_chart.points), signals=signals)
     return render_template(

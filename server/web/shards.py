@@ -21,7 +21,14 @@ from flask import Blueprint, Flask, abort, current_app, jsonify, request
 from server.store.ward_locks import owner_of
 from server.ward.alerts import AlertError
 from server.ward.wall import for_wall_display
-from server.web.broadcast import close_screens_of, drop_kiosk, emit_to_ward, tell_screens_if_storage_changed, tell_you_said_we_did
+from server.web.broadcast import (
+    close_screens_of,
+    drop_kiosk,
+    emit_to_ward,
+    screen_status,
+    tell_screens_if_storage_changed,
+    tell_you_said_we_did,
+)
 from server.web.extensions import socketio, ward_service
 from shared.protocol import (
     ALERT,
@@ -76,6 +83,19 @@ def overview_of(ward: str, app: Flask | None = None) -> dict:
     return service.overview(ward) if service.owns(ward) else from_owner(ward, "overview", app=app)
 
 
+def daily_negative_of(ward: str) -> list[tuple[str, float, int]]:
+    """(day, % negative, ratings) for the ward's SPC chart, from the process that owns it."""
+    service = ward_service()
+    rows = service.daily_negative(ward) if service.owns(ward) else from_owner(ward, "chart")["days"]
+    return [tuple(row) for row in rows]
+
+
+def trend_settings_of(ward: str) -> dict:
+    """The ward's p0, h and their audit trail for the settings page, from the process that owns it."""
+    service = ward_service()
+    return service.trend_settings(ward) if service.owns(ward) else from_owner(ward, "trend_settings")
+
+
 def act_on_alert(ward: str, step: dict) -> dict:
     """Take, resolve or publish an alert on the process that owns its ward; the ack for the screen."""
     if ward_service().owns(ward):
@@ -117,6 +137,10 @@ def answer(ward: str, what: str):
         return jsonify(ward_service().overview(ward))
     if what == "alert":
         return jsonify(_act_here(ward, request.get_json(silent=True) or {}))
+    if what == "chart":
+        return jsonify({"days": ward_service().daily_negative(ward)})
+    if what == "trend_settings":
+        return jsonify(ward_service().trend_settings(ward))
     abort(404)
 
 
@@ -136,6 +160,7 @@ def resync_screens(app: Flask) -> None:
                     snapshot = snapshot_of(room.split(":", 1)[1], app)
                 except ProtocolError:
                     continue  # its owner is down too: the screen resyncs when it reconnects
+                snapshot = dict(snapshot, status=screen_status(ward_service(app)))
                 socketio.server.emit(SNAPSHOT, for_wall_display(snapshot) if read_only else snapshot,
                                      namespace=STAFF_NAMESPACE, to=room, ignore_queue=True)
         for room in local_rooms(OVERVIEW_NAMESPACE, "overview:"):
@@ -146,23 +171,36 @@ def resync_screens(app: Flask) -> None:
             socketio.server.emit(OVERVIEW_WARD, row, namespace=OVERVIEW_NAMESPACE, to=room, ignore_queue=True)
 
 
-def registry_changed_elsewhere(app: Flask) -> None:
-    """Another ward process changed the registry: read it again, and do here what the change means for this
-    process's sockets and wards (a revoked tablet cut off, signed-out staff's screens closed, new ward settings)."""
-    with app.app_context():
-        service = ward_service(app)
-        registry = service.registry
-        revoked = {k["id"] for k in registry.kiosks() if k["revoked_at"]}
-        generations = {s["username"]: s.get("session_generation", 0) for s in registry.all_staff()}
-        settings = {w["code"]: w.get("settings_changed_at") for w in registry.wards()}
-        registry.reload()
-        service.registry_changed()
-        for kiosk in registry.kiosks():
-            if kiosk["revoked_at"] and kiosk["id"] not in revoked:
-                drop_kiosk(kiosk["id"])
-        for staff in registry.all_staff():
-            if staff.get("session_generation", 0) != generations.get(staff["username"], 0):
-                close_screens_of(staff["username"])
-        for ward in registry.wards():
-            if service.owns(ward["code"]) and ward.get("settings_changed_at") != settings.get(ward["code"]):
-                service.settings_changed(ward["code"])
+class RegistryWatch:
+    """What this process last saw of the registry, so that a change made by another process (heard through the
+    queue, or found when Redis returns) is acted on here: a revoked tablet cut off, signed-out staff's screens
+    closed, a ward's new settings taken up by its owner. Reads themselves always see the file as it is."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self.seen = self._now()
+
+    def _now(self) -> tuple[set, dict, dict]:
+        registry = ward_service(self.app).registry
+        return ({k["id"] for k in registry.kiosks() if k["revoked_at"]},
+                {s["username"]: s.get("session_generation", 0) for s in registry.all_staff()},
+                {w["code"]: w.get("settings_changed_at") for w in registry.wards()})
+
+    def changed_here(self) -> None:
+        """This process made a change (and acted on it itself): only later changes are news."""
+        self.seen = self._now()
+
+    def changed_elsewhere(self) -> None:
+        with self.app.app_context():
+            service = ward_service(self.app)
+            (revoked, generations, settings), now = self.seen, self._now()
+            self.seen = now
+            service.registry_changed()
+            for kiosk_id in now[0] - revoked:
+                drop_kiosk(kiosk_id)
+            for username, generation in now[1].items():
+                if generation != generations.get(username, 0):
+                    close_screens_of(username)
+            for ward, changed_at in now[2].items():
+                if service.owns(ward) and changed_at != settings.get(ward):
+                    service.settings_changed(ward)

@@ -47,6 +47,7 @@
   var banner = document.getElementById("status-banner");
   var bannerMessage = document.getElementById("status-message");
   var bannerTitle = banner.querySelector(".banner__title");
+  var othersBanner = document.getElementById("others-banner");
 
   var feed = []; // ratings, newest tapped_at first
   var rows = new Map(); // rating id -> <li>
@@ -858,8 +859,12 @@
 
   // ------------------------------------------------------------------ connection
 
-  /** The storage banner, from the snapshot and from live "status" events. */
+  /** The storage banner, from the snapshot and from live "status" events; with ward processes sharing a message
+   * queue, a second banner while events from the other processes cannot arrive (others_ok false). */
   function renderStatus(status) {
+    if (status) {
+      othersBanner.hidden = status.others_ok !== false;
+    }
     if (status && status.storage_ok === false) {
       bannerMessage.textContent = status.message || text.storage_problem;
       // Ratings still being saved while only alerts wait: the title must not say feedback is lost.
@@ -898,9 +903,9 @@
   if (config.display_token) {
     auth.token = config.display_token;
   }
-  // The ward in the connection's query too: with the wards split over several processes, nginx sends
-  // every request of this socket (each long-polling one as well as the websocket) to the ward's owner.
-  var socket = window.io(config.namespace, { auth: auth, query: { ward: config.ward } });
+  var query = {};
+  query[config.ward_query] = config.ward; // so a proxy may send it to the process that owns the ward
+  var socket = window.io(config.namespace, { auth: auth, query: query });
   var firstSnapshot = true;
   // The server numbers each ward's figures; two ratings handled at once can arrive in either order,
   // so a screen keeps the newest figures it has and never goes back to older ones.
