@@ -13,6 +13,7 @@ import string
 from dataclasses import dataclass
 
 from server.tools.bench.plan import OTHER_WARDS, WARD
+from shared.protocol import WARD_QUERY
 
 WARDS = (WARD, *OTHER_WARDS)
 MOST_PROCESSES = 8  # a few per core is already past what a two- or four-core ward server gains from
@@ -76,7 +77,7 @@ def screen_process(ward: str, processes: int, wards: tuple[str, ...] = WARDS) ->
 
 def socket_url(base: str, ward: str) -> str:
     """A Socket.IO address that names its ward, as kiosks and ward screens connect."""
-    return f"{base}?ward={ward}"
+    return f"{base}?{WARD_QUERY}={ward}"
 
 
 def urls_for(route: str, process_urls: list[str], proxy_url: str | None) -> list[str]:
