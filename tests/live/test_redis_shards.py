@@ -149,6 +149,7 @@ def test_an_alert_raised_on_one_process_reaches_a_screen_on_another_within_a_sec
     refusal = errors[0]["data"]  # python-socketio: the server's message, and its data
     assert refusal["error"] == WRONG_SERVER and refusal["ward"] == "7C", errors
     assert refusal["message"].startswith("This ward is served by another WardPulse process")
+    refused.disconnect()  # the refused namespace leaves the connection itself open
 
     tablet = kiosk_socket(f"{c.url}?ward=7C", kiosk["token"])
     sent = time.perf_counter()
