@@ -12,7 +12,9 @@ from click.core import ParameterSource
 
 from server.cli.common import emit_result
 from server.tools.bench.plan import MODES, BenchError
+from server.tools.bench.processes import run_processes_bench
 from server.tools.bench.run import run_bench
+from server.tools.bench.shard_plan import parse_counts
 from server.tools.demo import run_demo
 from server.tools.harness import ServerFailed
 from server.tools.soak import SoakError, SoakPlan, run_soak
@@ -42,9 +44,18 @@ def demo(data_dir: Path, host: str, port: int, kiosk_count: int, every: float) -
 @click.option("--profile-dir", type=click.Path(file_okay=False, path_type=Path), default="bench-profile", show_default=True,
               help="Where --profile writes its flame graphs (SVG) and raw stacks.")
 @click.option("--async-mode", "modes", type=click.Choice(MODES), multiple=True, help="Only this async mode (repeat for both; default both).")
-def bench(quick: bool, json_path: Path | None, what: str | None, profile_dir: Path, modes: tuple[str, ...]) -> None:
+@click.option("--processes", help="Instead: the wards split over this many processes (e.g. 1,2,4) with Redis, against one "
+              "process, directly and through nginx; in the first --async-mode (default eventlet).")
+def bench(quick: bool, json_path: Path | None, what: str | None, profile_dir: Path, modes: tuple[str, ...], processes: str | None) -> None:
     """Measure this machine's ward server next to a bare Flask-SocketIO stack; servers run on a temporary data dir."""
     try:
+        if processes is not None:
+            try:
+                counts = parse_counts(processes)
+            except ValueError as exc:
+                raise click.BadParameter(str(exc), param_hint="--processes") from None
+            run_processes_bench(counts, quick, json_path, (modes or MODES)[0])
+            return
         run_bench(quick, json_path, what or "all", modes or MODES, profile_dir)
     except (BenchError, ServerFailed) as exc:
         raise click.ClickException(str(exc)) from None

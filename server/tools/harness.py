@@ -37,6 +37,17 @@ def log_tail(path: Path | None, chars: int = 3000) -> str:
     return path.read_text(errors="replace")[-chars:] if path and path.exists() else ""
 
 
+def terminate(proc: subprocess.Popen | None, timeout: float = 10) -> None:
+    """SIGTERM a child (nginx and Redis stop at once on it), SIGKILL if it has not gone within `timeout`."""
+    if proc and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 class ServerProcess:
     """A server child process: started, waited for until it listens, stopped as Ctrl-C would or killed."""
 
@@ -96,17 +107,19 @@ class ServerProcess:
 class WardProcess(ServerProcess):
     """`wardpulse serve` on a data dir as a child process that keeps its port across kill -9 and restart."""
 
-    def __init__(self, data_dir: Path, async_mode: str = "eventlet", log_path: Path | None = None, host: str = "127.0.0.1", port: int = 0):
+    def __init__(self, data_dir: Path, async_mode: str = "eventlet", log_path: Path | None = None, host: str = "127.0.0.1", port: int = 0,
+                 serve_options: tuple[str, ...] = ()):
         super().__init__([], log_path or data_dir / SERVER_LOG)
         self.data_dir = data_dir
         self.async_mode = async_mode
         self.host = host
         self.port = port
+        self.serve_options = serve_options  # more `serve` options, e.g. ("--wards", "7A,7B", "--message-queue", URL)
 
     def spawn(self) -> None:
         """Start the process (on the same port as before, if any) without waiting for it."""
         self.argv = [sys.executable, "-m", "server", "--data-dir", str(self.data_dir), "serve",
-                     "--host", self.host, "--port", str(self.port), "--async-mode", self.async_mode]
+                     "--host", self.host, "--port", str(self.port), "--async-mode", self.async_mode, *self.serve_options]
         super().spawn()
 
     def start(self, timeout: float = 30.0) -> float:

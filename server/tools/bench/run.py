@@ -247,13 +247,18 @@ def measure_ingest(lab: Lab, mode: str) -> dict:
         return {"bound": measure_bound(lab, mode, servers)}
 
 
+def require_psutil() -> None:
+    """BenchError unless psutil (which measures the servers' memory and CPU) is installed."""
+    try:
+        import psutil  # noqa: F401
+    except ImportError:
+        raise BenchError("wardpulse bench needs psutil, from the tools extra: pip install -e '.[tools]' (make install puts it in .venv)") from None
+
+
 def run_bench(quick: bool = False, json_path: Path | None = None, what: str = "all", modes: tuple[str, ...] = MODES,
               profile_dir: Path = Path("bench-profile")) -> dict:
     """Run the benchmark ('all', only the server-bound 'ingest' rows, or a 'profile'), print the report, write the JSON."""
-    try:
-        import psutil  # noqa: F401  (measures the servers' memory and CPU)
-    except ImportError:
-        raise BenchError("wardpulse bench needs psutil, from the tools extra: pip install -e '.[tools]' (make install puts it in .venv)") from None
+    require_psutil()
     plan = QUICK if quick else FULL
     info = machine()
     started = time.perf_counter()
