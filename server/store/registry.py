@@ -5,6 +5,7 @@ either the old or the new registry, never half of one."""
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import os
 import re
@@ -91,8 +92,8 @@ class Registry:
         self.reload()
         # Shared by ward processes: each change is made under a file lock, from the file as it is now.
         self._lock = RegistryWriteLock(data_dir, self.reload) if shared else threading.Lock()
-        self._tokens: dict[tuple[str, str], dict] = {}
-        self._tokens_of = object()  # the registry data the token index was built from
+        self._index: dict = {}
+        self._index_of = object()  # the registry data the index was built from
 
     def after_change(self, tell: Callable[[], None]) -> None:
         """Call `tell` after each change made by this process (shared registries only): the others read it again."""
@@ -199,7 +200,8 @@ class Registry:
         return self.ward(code)
 
     def ward(self, code: str) -> dict | None:
-        return self._table("wards").get(Query().code == code.upper())
+        found = self._indexed()["wards"].get(code.upper())
+        return copy.deepcopy(found) if found else None
 
     def wards(self) -> list[dict]:
         return [dict(w) for w in self._table("wards").all()]
@@ -258,23 +260,36 @@ class Registry:
         kiosk.pop("token_hash", None)
         return kiosk
 
-    def device_by_token(self, table: str, token: str) -> dict | None:
-        """The kiosk or display holding this token, from an index rebuilt only after a write:
-        a TinyDB query would copy the whole registry on every connect."""
+    def _indexed(self) -> dict:
+        """Wards by code, kiosks by ward and devices by token, rebuilt only after a write: a TinyDB query copies
+        the whole registry (staff and password hashes too), and a ward's code is looked up for every rating."""
         data = self._data().storage.current()
-        if data is not self._tokens_of:
-            self._tokens = {
-                (name, device["token_hash"]): device
-                for name in ("kiosks", "displays")
-                for device in ((data or {}).get(name) or {}).values()
+        if data is not self._index_of:
+            tables = data or {}
+            kiosks: dict[str, list[dict]] = {}
+            for kiosk in (tables.get("kiosks") or {}).values():
+                kiosks.setdefault(kiosk["ward"], []).append(kiosk)
+            self._index = {
+                "wards": {ward["code"]: ward for ward in (tables.get("wards") or {}).values()},
+                "kiosks": kiosks,
+                "tokens": {
+                    (name, device["token_hash"]): device
+                    for name in ("kiosks", "displays")
+                    for device in (tables.get(name) or {}).values()
+                },
             }
-            self._tokens_of = data
-        found = self._tokens.get((table, token_hash(token)))
+            self._index_of = data
+        return self._index
+
+    def device_by_token(self, table: str, token: str) -> dict | None:
+        """The kiosk or display holding this token (from the index: every connect asks)."""
+        found = self._indexed()["tokens"].get((table, token_hash(token)))
         return dict(found) if found else None
 
     def kiosks(self, ward: str | None = None) -> list[dict]:
-        table = self._table("kiosks")
-        return [dict(k) for k in (table.search(Query().ward == ward.upper()) if ward else table.all())]
+        if ward:
+            return [dict(k) for k in self._indexed()["kiosks"].get(ward.upper(), [])]
+        return [dict(k) for k in self._table("kiosks").all()]
 
     def add_enrollment(self, kiosk_id: str, minutes: int = 10) -> dict:
         """A single-use enrollment code for a kiosk, valid for a few minutes (the QR on the admin page)."""
