@@ -22,9 +22,10 @@ REDIS_SERVER = Path(os.environ.get("WARDPULSE_REDIS_SERVER", "/usr/bin/redis-ser
 class RedisServer:
     """redis-server on 127.0.0.1 and a free port, its log in `folder`; `url` is what `serve --message-queue` takes."""
 
-    def __init__(self, folder: Path, port: int | None = None):
+    def __init__(self, folder: Path, port: int | None = None, debug: bool = False):
         self.folder = folder
         self.port = port or free_port()
+        self.debug = debug  # allow DEBUG SLEEP from loopback: the tests' Redis that goes silent
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -37,7 +38,7 @@ class RedisServer:
         with open(self.folder / "redis.log", "ab") as log:
             self.proc = subprocess.Popen(
                 [str(REDIS_SERVER), "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no",
-                 "--dir", str(self.folder), "--daemonize", "no"],
+                 "--dir", str(self.folder), "--daemonize", "no"] + (["--enable-debug-command", "local"] if self.debug else []),
                 stdout=log, stderr=log,
             )
         deadline = time.monotonic() + timeout
@@ -65,6 +66,12 @@ class RedisServer:
 
     def stop(self) -> None:
         terminate(self.proc)  # Redis exits at once: it has nothing to save
+
+    def kill(self) -> None:
+        """kill -9: Redis lost mid-run."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
 
     def __enter__(self) -> RedisServer:
         return self.start()

@@ -155,8 +155,8 @@ def join_other_processes(app: Flask, queue: WardQueue) -> None:
 
     def back() -> None:  # Redis returns: catch up on what was missed meanwhile
         watch.changed_elsewhere()
+        tell_own_screens_how_things_stand(ward_service(app))  # the banner clears first; snapshots ask the owners
         shards.resync_screens(app)
-        tell_own_screens_how_things_stand(ward_service(app))
 
     queue.on_back = back
     queue.on_lost = lambda: tell_own_screens_how_things_stand(ward_service(app))

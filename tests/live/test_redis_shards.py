@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import gc
 import json
-import shutil
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -24,6 +21,7 @@ import socketio
 from kiosk.client import KioskClient, make_rating
 from server.store.files import CONTROL_TOKEN
 from server.tools.harness import ServerProcess
+from server.tools.redis_server import REDIS_SERVER, RedisServer
 from shared.protocol import (
     ACKNOWLEDGE_ALERT,
     KIOSK_NAMESPACE,
@@ -37,49 +35,7 @@ from shared.protocol import (
 
 from support import LiveServer, Screen, kiosk_socket, staff_cookie, unavailable, wait_until
 
-REDIS_SERVER = Path("/usr/bin/redis-server")
 WARDS = ("7A", "7B", "7C")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class RedisServer:
-    """Debian's redis-server as a plain child process on its own loopback port, nothing written to disk."""
-
-    def __init__(self, workdir: Path):
-        self.port, self.workdir, self.proc = free_port(), workdir, None
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> RedisServer:
-        self.proc = subprocess.Popen(
-            [str(REDIS_SERVER), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.workdir), "--enable-debug-command", "local"],  # DEBUG SLEEP: a Redis gone silent
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        with redis.Redis(port=self.port, socket_connect_timeout=1) as client:
-            wait_until(lambda: self._pings(client), what="redis-server to answer")
-        return self
-
-    @staticmethod
-    def _pings(client) -> bool:
-        try:
-            return client.ping()
-        except redis.RedisError:
-            return False
-
-    def kill(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
 
 
 class WardShard(LiveServer):
@@ -105,9 +61,9 @@ class WardShard(LiveServer):
 
 @pytest.fixture
 def redis_server(tmp_path):
-    if not REDIS_SERVER.exists() and not shutil.which("redis-server"):
-        unavailable("redis-server is not installed (apt-get install redis-server)")
-    server = RedisServer(tmp_path).start()
+    if not REDIS_SERVER.exists():
+        unavailable(f"redis-server not found at {REDIS_SERVER} (apt-get install redis-server)")
+    server = RedisServer(tmp_path / "redis", debug=True).start()
     yield server
     server.stop()
 
