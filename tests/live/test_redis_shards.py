@@ -194,6 +194,16 @@ def test_a_ward_process_killed_while_its_kiosks_tap_loses_nothing_once_back(shar
     assert sorted(r["id"] for r in stored) == sorted(t["id"] for t in taps), "nothing lost, nothing twice"
 
 
+def assert_alerts_cross(owner: WardShard, other: WardShard) -> None:
+    """An alert raised on 7B's owner reaches a 7B screen on another process within 2 s."""
+    screen = Screen(f"{other.url}?ward=7B", {"token": owner.add_display("7B")["token"]}).connect()
+    tablet = kiosk_socket(f"{owner.url}?ward=7B", owner.add_kiosk("7B")["token"])
+    rating = follow_up_tap(tablet)
+    wait_until(lambda: any(x["rating_id"] == rating["id"] for x in screen.alerts), timeout=2, what="alerts to cross again")
+    tablet.disconnect()
+    screen.close()
+
+
 def test_the_listener_stays_up_through_quiet_spells_and_resubscribes_when_redis_drops_it(shards, redis_server):
     a, b, _c = shards
     time.sleep(7)  # quiet: longer than redis-py 8's default 5 s socket timeout
@@ -204,12 +214,7 @@ def test_the_listener_stays_up_through_quiet_spells_and_resubscribes_when_redis_
         client.client_kill_filter(_type="pubsub")
     wait_until(lambda: a.health()["message_queue"]["reconnects"] >= 1 and a.hears_others(), timeout=15,
                what="A to subscribe again")
-    screen = Screen(f"{a.url}?ward=7B", {"token": b.add_display("7B")["token"]}).connect()
-    tablet = kiosk_socket(f"{b.url}?ward=7B", b.add_kiosk("7B")["token"])
-    rating = follow_up_tap(tablet)
-    wait_until(lambda: any(x["rating_id"] == rating["id"] for x in screen.alerts), timeout=2, what="alerts to cross again")
-    tablet.disconnect()
-    screen.close()
+    assert_alerts_cross(b, a)
 
 
 def until(page, predicate, what: str, seconds: float = 20) -> None:
@@ -282,9 +287,4 @@ def test_a_listener_whose_redis_goes_silent_notices_and_subscribes_again(shards,
                    what="A to give up on a connection that answers nothing")
         silent.join()
     wait_until(a.hears_others, timeout=15, what="A to subscribe again")
-    screen = Screen(f"{a.url}?ward=7B", {"token": b.add_display("7B")["token"]}).connect()
-    tablet = kiosk_socket(f"{b.url}?ward=7B", b.add_kiosk("7B")["token"])
-    rating = follow_up_tap(tablet)
-    wait_until(lambda: any(x["rating_id"] == rating["id"] for x in screen.alerts), timeout=2, what="alerts to cross again")
-    tablet.disconnect()
-    screen.close()
+    assert_alerts_cross(b, a)

@@ -193,12 +193,7 @@ def test_a_ward_screen_over_long_polling_through_nginx_sees_its_wards_ratings(ng
     """The ward screen names its ward in its query, as ward.js does, so each of its requests reaches 8A's owner."""
     _, devices = trust
     wall = LongPolling(f"{nginx.url}?ward=8A", STAFF_NAMESPACE, device("127.0.0.50", nginx), auth={"token": devices["8A"]["display"]})
-    try:
-        wait_until(lambda: any(event == "snapshot" for event, _ in wall.events), what="the screen's snapshot")
-        rating = rate_through_nginx(nginx, devices["8A"]["kiosk"], "8A", "127.0.0.51")
-        wait_until(lambda: rating["id"] in wall.rating_ids(), timeout=10, what="the rating on the wall display")
-    finally:
-        wall.close()
+    assert_sees_8a_rating(wall, nginx, devices, "127.0.0.51")
 
 
 def address_served_by(nginx, shard_wards: tuple[str, ...]) -> str:
@@ -217,10 +212,15 @@ def test_a_ward_screen_on_a_process_not_owning_its_ward_sees_its_ratings_through
     _, devices = trust
     address = address_served_by(nginx, SHARDS["a"])
     wall = LongPolling(nginx.url, STAFF_NAMESPACE, device(address, nginx), auth={"token": devices["8A"]["display"]})
+    assert_sees_8a_rating(wall, nginx, devices, "127.0.0.52")
+
+
+def assert_sees_8a_rating(wall, nginx, devices, tablet_address: str) -> None:
+    """The screen gets its snapshot, then a rating tapped on an 8A tablet through nginx; closed after."""
     try:
         wait_until(lambda: any(event == "snapshot" for event, _ in wall.events), what="the screen's snapshot")
-        rating = rate_through_nginx(nginx, devices["8A"]["kiosk"], "8A", "127.0.0.52")
-        wait_until(lambda: rating["id"] in wall.rating_ids(), timeout=10, what="8A's rating on a screen of the other process")
+        rating = rate_through_nginx(nginx, devices["8A"]["kiosk"], "8A", tablet_address)
+        wait_until(lambda: rating["id"] in wall.rating_ids(), timeout=10, what="8A's rating on the screen")
     finally:
         wall.close()
 
