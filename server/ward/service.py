@@ -79,7 +79,7 @@ class WardService(AlertDesk):
         self._offload = offload or (lambda fn, *args: fn(*args))
         self.registry = Registry(self.data_dir, offload, shared=self.owned is not None)
         self.journal = RatingJournal(self.data_dir, offload)
-        self.alerts = AlertStore(self.data_dir, offload)
+        self.alerts = AlertStore(self.data_dir, offload, owns=self.owns)
         self._lock = threading.Lock()
         # Held across read, change and save of alerts, so two staff acting at once never undo each other.
         self._alerts_lock = threading.Lock()

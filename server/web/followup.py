@@ -11,16 +11,16 @@ from flask import Blueprint, Response, abort, redirect, render_template, request
 from flask_babel import gettext as _
 
 from server.clock import now_utc
-from server.ward.alerts import ACTIVE, AlertError
+from server.ward.alerts import ACTIVE
 from server.ward.coverage import covers
 from server.ward.you_said import may_publish
 from server.web.auth import requires, signed_in_staff
-from server.web.broadcast import emit_to_ward, tell_you_said_we_did
 from server.web.extensions import ward_service
 from server.web.links import public_link
 from server.web.qr import qr_svg
+from server.web.shards import act_on_alert
 from shared.fft import BY_CODE
-from shared.protocol import ALERT, iso_utc
+from shared.protocol import iso_utc
 
 bp = Blueprint("followup", __name__)
 
@@ -56,18 +56,13 @@ def follow_up(token):
     publishing = request.form.get("step") == "publish"
     if request.method == "POST" and (_active(alert) or publishing):
         step = request.form.get("step") if request.form.get("step") in ("resolve", "publish") else "acknowledge"
-        try:
-            changed = ward_service().act_on_alert(
-                alert["ward"], alert["id"], staff["username"], step,
-                request.form.get("action"), request.form.get("public_note"), role=staff["role"],
-            )
-        except AlertError as refusal:
-            error = str(refusal)
-        else:
-            emit_to_ward(ALERT, changed)
-            if changed.get("public_note"):
-                tell_you_said_we_did(ward_service(), changed["ward"])
+        # Done by the ward's owner (this process, or another ward process), which tells the screens.
+        done = act_on_alert(alert["ward"], {"id": alert["id"], "who": staff["username"], "step": step, "role": staff["role"],
+                                            "action": request.form.get("action"), "public_note": request.form.get("public_note")})
+        if done["ok"]:
             return redirect(url_for("followup.follow_up", token=token))
+        error = done["message"]
+        alert = done.get("alert") or alert  # another step won: show the alert as it now stands
     answer = BY_CODE.get(alert["score"] or "")
     return render_template(
         "followup.html",

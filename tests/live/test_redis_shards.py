@@ -33,7 +33,7 @@ from shared.protocol import (
     WRONG_SERVER,
 )
 
-from support import LiveServer, Screen, kiosk_socket, staff_cookie, unavailable, wait_until
+from support import STAFF_PASSWORD, LiveServer, Screen, csrf_token_in, kiosk_socket, staff_cookie, try_sign_in, unavailable, wait_until
 
 WARDS = ("7A", "7B", "7C")
 
@@ -288,3 +288,31 @@ def test_a_listener_whose_redis_goes_silent_notices_and_subscribes_again(shards,
         silent.join()
     wait_until(a.hears_others, timeout=15, what="A to subscribe again")
     assert_alerts_cross(b, a)
+
+
+
+def test_a_staff_phone_reaching_another_process_follows_up_an_alert_through_its_owner(shards):
+    """A phone scanning the QR code may reach any process (nginx sends wardless links anywhere): the page finds the
+    alert as its owner saved it, and the step is taken by the owner, whose screens hear of it."""
+    a, b, _c = shards
+    b.add_staff("sister7b", "7B", "sister")
+    near = Screen(f"{b.url}?ward=7B", {"ward": "7B"}, cookie=staff_cookie(b.url, "sister7b")).connect()
+    tablet = kiosk_socket(f"{b.url}?ward=7B", b.add_kiosk("7B")["token"])
+    rating = follow_up_tap(tablet)
+    alert = wait_until(lambda: next((x for x in near.alerts if x["rating_id"] == rating["id"]), None), what="the alert on B")
+
+    phone = requests.Session()
+    assert try_sign_in(phone, a.url, "sister7b", STAFF_PASSWORD).status_code == 302
+    page = phone.get(f"{a.url}/f/{alert['follow_up_token']}", timeout=10)
+    assert page.status_code == 200 and "Bay 2" in page.text, "A finds an alert only B has written"
+    done = phone.post(f"{a.url}/f/{alert['follow_up_token']}", timeout=10,
+                      data={"csrf_token": csrf_token_in(page.text), "step": "resolve", "action": "Sat with the patient in bay 2"})
+    assert done.status_code == 200 and "Sat with the patient in bay 2" in done.text
+    resolved = wait_until(lambda: next((x for x in near.alerts if x["id"] == alert["id"] and x["status"] == "resolved"), None),
+                          what="B's screen to hear the owner resolved it")
+    assert resolved["resolved_by"] == "sister7b"
+    again = phone.get(f"{a.url}/a/{alert['short_code']}", timeout=10)  # the typed code, on the same process
+    assert again.status_code == 200 and "Sat with the patient in bay 2" in again.text
+    phone.close()
+    tablet.disconnect()
+    near.close()
