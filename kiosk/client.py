@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 
 import socketio
 
+from kiosk.tls import WEBSOCKET_OPTIONS
 from shared.protocol import (
     CLOCK,
     CLOCK_SYNCED,
@@ -169,7 +170,7 @@ class KioskClient:
         self._stop = threading.Event()
         self._drained = threading.Condition()
         # The send loop reconnects by itself; one mechanism, not two racing.
-        self.sio = socketio.Client(reconnection=False)
+        self.sio = socketio.Client(reconnection=False, websocket_extra_options=WEBSOCKET_OPTIONS)  # safe over https (kiosk/tls.py)
         self.sio.on("connect", self._wake.set, namespace=KIOSK_NAMESPACE)
         self.sio.on("connect_error", self._on_connect_error, namespace=KIOSK_NAMESPACE)
         self._sender = threading.Thread(target=self._send_loop, name="kiosk-outbox", daemon=True)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import socketio
 
+from kiosk.tls import WEBSOCKET_OPTIONS
 from server.clock import TEST_CLOCK_ENV
 from server.store.registry import Registry
 from server.tools.harness import WardProcess
@@ -108,7 +109,8 @@ def ack_body(ack: dict) -> dict:
 def kiosk_socket(url: str, token: str, **client_options) -> socketio.Client:
     """A bare python-socketio client connected to /kiosk, for protocol-level tests.
     `client_options` go to socketio.Client (e.g. an `http_session` that trusts a test certificate)."""
-    client = socketio.Client(reconnection=False, **client_options)
+    websocket = {**WEBSOCKET_OPTIONS, **client_options.pop("websocket_extra_options", {})}
+    client = socketio.Client(reconnection=False, websocket_extra_options=websocket, **client_options)
     client.connect(url, namespaces=[KIOSK_NAMESPACE], auth={"token": token}, transports=["websocket"], wait_timeout=5)
     return client
 
@@ -121,7 +123,8 @@ class Screen:
         self.ratings: list[dict] = []
         self.alerts: list[dict] = []
         self.refusal = None
-        self.sio = socketio.Client(reconnection=True, reconnection_delay=0.2, reconnection_delay_max=1, **client_options)
+        self.sio = socketio.Client(reconnection=True, reconnection_delay=0.2, reconnection_delay_max=1, websocket_extra_options=WEBSOCKET_OPTIONS,
+                                   **client_options)
         self.sio.on("snapshot", self.snapshots.append, namespace=STAFF_NAMESPACE)
         self.sio.on("rating", self.ratings.append, namespace=STAFF_NAMESPACE)
         self.sio.on("alert", self.alerts.append, namespace=STAFF_NAMESPACE)

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 import pytest
 import socketio
 
+from kiosk.tls import WEBSOCKET_OPTIONS
 from server.tools.harness import WardProcess
 from server.tools.nginx import SHARDED_SITE, sharded_site, write_nginx
 from server.tools.redis_server import REDIS_SERVER, RedisServer
@@ -88,7 +89,7 @@ def nginx(nginx_binary, shards, tmp_path_factory):
 
 
 def tablet(url: str, token: str, **options) -> socketio.Client:
-    client = socketio.Client(reconnection=False, **options)
+    client = socketio.Client(reconnection=False, websocket_extra_options=WEBSOCKET_OPTIONS, **options)
     # 10 s, not the live tests' 5: four processes and nginx start-up share two cores with the clients here.
     client.connect(url, namespaces=[KIOSK_NAMESPACE], auth={"token": token}, transports=["websocket"], wait_timeout=10)
     return client
