@@ -6,6 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from server.cli import cli
+from server.tools.redis_server import REDIS_SERVER, RedisServer
 from server.web.app import create_app
 from server.web.app import socketio as server_socketio
 from server.web.auth import hash_password
@@ -77,6 +78,16 @@ def live_server(tmp_path):
 def any_live_server(request, tmp_path):
     """The same tests in both async modes."""
     server = _started(tmp_path, request.param)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    """Debian's real redis-server on loopback, its own config and port, no persistence; stopped after the test."""
+    if not REDIS_SERVER.exists():
+        unavailable(f"redis-server not found at {REDIS_SERVER} (apt-get install redis-server)")
+    server = RedisServer(tmp_path / "redis", debug=True).start()
     yield server
     server.stop()
 
