@@ -25,6 +25,7 @@ from server.clock import now_utc
 from server.store.atomic import DataDirLock, fsync_dir
 from server.store.files import ALERTS_DIR, CONTROL_TOKEN, LOCK_FILE, REGISTRY_FILE, SECRET_FILE, SERVER_INFO, THEMES_FILE
 from server.store.journal import journal_files
+from server.store.ward_locks import any_ward_held
 from shared.protocol import iso_utc
 
 MANIFEST = "backup.json"
@@ -301,6 +302,12 @@ def restore(src: Path, data_dir: Path, force: bool = False) -> tuple[Contents, P
         raise BackupError("the backup and the data dir are the same directory")
     contents = verify_backup(src)
     with server_stopped(data_dir) as free:
+        # Ward processes hold the data dir's lock shared and each its wards' locks: looked at under our lock, so none
+        # can start meanwhile, and named, so the admin knows to stop every one of them (not "a server").
+        held = any_ward_held(data_dir)
+        if held:
+            raise BackupError(f"ward processes (serve --wards) are running on {data_dir}, ward {held} among them: stop every one "
+                              "of them first (restore never writes under a live server)")
         if not free:
             raise BackupError(f"a WardPulse server is running on {data_dir}: stop it first (restore never writes under a live server)")
         present = existing_data(data_dir)
