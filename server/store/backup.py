@@ -23,14 +23,26 @@ from pathlib import Path
 
 from server.clock import now_utc
 from server.store.atomic import DataDirLock, fsync_dir
-from server.store.files import ALERTS_DIR, CONTROL_TOKEN, LOCK_FILE, REGISTRY_FILE, SECRET_FILE, SERVER_INFO, THEMES_FILE
+from server.store.files import (
+    ALERTS_DIR,
+    CONTROL_TOKEN,
+    LOCK_FILE,
+    REGISTRY_FILE,
+    REGISTRY_LOCK,
+    SECRET_FILE,
+    SERVER_INFO,
+    SHARDS_DIR,
+    THEMES_FILE,
+    WARD_LOCKS_DIR,
+)
 from server.store.journal import journal_files
 from server.store.ward_locks import any_ward_held
 from shared.protocol import iso_utc
 
 MANIFEST = "backup.json"
-# A running server's own files: its lock, its address and its control token. Never copied.
-PROCESS_FILES = {LOCK_FILE, SERVER_INFO, CONTROL_TOKEN}
+# A running server's own files: its lock, its address and its control token, and the ward processes' locks and
+# addresses. Never copied, and never data: a restore neither counts them as data nor moves them aside.
+PROCESS_FILES = {LOCK_FILE, SERVER_INFO, CONTROL_TOKEN, WARD_LOCKS_DIR, SHARDS_DIR, REGISTRY_LOCK}
 CHUNK = 1 << 20
 
 

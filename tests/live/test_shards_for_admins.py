@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import re
 import time
+from pathlib import Path
 
 import requests
 import socketio
@@ -114,5 +115,7 @@ def test_restore_is_refused_while_any_ward_process_runs_and_says_to_stop_them(sh
     assert "stop every one of them first" in refused.stderr
     assert sorted(p.name for p in a.data_dir.iterdir()) == before, "a refused restore changes nothing"
     c.stop()
-    done = c.cli("restore", str(tmp_path / "backup"), "--force")
-    assert "Restored" in done.stdout
+    done = c.cli_json("restore", str(tmp_path / "backup"), "--force")
+    aside = sorted(p.name for p in Path(done["replaced"]).iterdir())
+    assert aside == ["alerts", "ratings", "secret_key", "wardpulse.json"], "the ward processes' own files are not data"
+    assert (c.data_dir / "ward-locks" / "7C.lock").exists(), "left where the ward processes look for them"
