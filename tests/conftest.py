@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from click.testing import CliRunner
 
 from server.cli import cli
+from server.tools.nginx import NGINX
+from server.tools.redis_server import REDIS_SERVER, RedisServer
 from server.web.app import create_app
 from server.web.app import socketio as server_socketio
 from server.web.auth import hash_password
@@ -82,6 +86,16 @@ def any_live_server(request, tmp_path):
 
 
 @pytest.fixture
+def redis_server(tmp_path):
+    """Debian's real redis-server on loopback, its own config and port, no persistence; stopped after the test."""
+    if not REDIS_SERVER.exists():
+        unavailable(f"redis-server not found at {REDIS_SERVER} (apt-get install redis-server)")
+    server = RedisServer(tmp_path / "redis", debug=True).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def staff_hash():
     return hash_password(STAFF_PASSWORD)
 
@@ -101,3 +115,19 @@ def browser():
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture(scope="module")
+def trusting_browser(browser):
+    """Chromium that accepts the test's self-signed certificate everywhere, service workers included
+    (a context's ignore_https_errors does not reach them), as a ward tablet trusts its trust's own CA."""
+    chromium = browser.browser_type.launch(executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, "--ignore-certificate-errors"])
+    yield chromium
+    chromium.close()
+
+
+@pytest.fixture(scope="module")
+def nginx_binary() -> Path:
+    if not NGINX.exists():
+        unavailable(f"nginx not found at {NGINX} (apt-get install nginx)")
+    return NGINX

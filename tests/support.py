@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -98,6 +99,26 @@ class LiveServer(WardProcess):
 
     def export(self, ward: str = "7B") -> list[dict]:
         return super().export(ward)
+
+
+SHARD_WARDS = ("7A", "7B", "7C")  # the live tests' ward processes A, B, C (tests/live/conftest.py)
+
+
+class WardShard(LiveServer):
+    """`wardpulse serve --wards CODE[,CODE] --message-queue redis://...` as a child process: a ward process."""
+
+    def __init__(self, data_dir: Path, ward: str, queue: str):
+        super().__init__(data_dir)
+        self.ward, self.queue = ward, queue
+        self.log_path = data_dir.parent / f"server-{ward.replace(',', '-')}.log"
+        self.serve_options = ("--message-queue", queue, "--wards", ward)
+
+    def health(self) -> dict:
+        with urllib.request.urlopen(self.url + "/healthz", timeout=5) as answer:
+            return json.load(answer)
+
+    def hears_others(self) -> bool:
+        return self.health()["message_queue"]["ok"]
 
 
 def ack_body(ack: dict) -> dict:

@@ -23,13 +23,26 @@ from pathlib import Path
 
 from server.clock import now_utc
 from server.store.atomic import DataDirLock, fsync_dir
-from server.store.files import ALERTS_DIR, CONTROL_TOKEN, LOCK_FILE, REGISTRY_FILE, SECRET_FILE, SERVER_INFO, THEMES_FILE
+from server.store.files import (
+    ALERTS_DIR,
+    CONTROL_TOKEN,
+    LOCK_FILE,
+    REGISTRY_FILE,
+    REGISTRY_LOCK,
+    SECRET_FILE,
+    SERVER_INFO,
+    SHARDS_DIR,
+    THEMES_FILE,
+    WARD_LOCKS_DIR,
+)
 from server.store.journal import journal_files
+from server.store.ward_locks import any_ward_held
 from shared.protocol import iso_utc
 
 MANIFEST = "backup.json"
-# A running server's own files: its lock, its address and its control token. Never copied.
-PROCESS_FILES = {LOCK_FILE, SERVER_INFO, CONTROL_TOKEN}
+# A running server's own files: its lock, its address and its control token, and the ward processes' locks and
+# addresses. Never copied, and never data: a restore neither counts them as data nor moves them aside.
+PROCESS_FILES = {LOCK_FILE, SERVER_INFO, CONTROL_TOKEN, WARD_LOCKS_DIR, SHARDS_DIR, REGISTRY_LOCK}
 CHUNK = 1 << 20
 
 
@@ -301,6 +314,12 @@ def restore(src: Path, data_dir: Path, force: bool = False) -> tuple[Contents, P
         raise BackupError("the backup and the data dir are the same directory")
     contents = verify_backup(src)
     with server_stopped(data_dir) as free:
+        # Ward processes hold the data dir's lock shared and each its wards' locks: looked at under our lock, so none
+        # can start meanwhile, and named, so the admin knows to stop every one of them (not "a server").
+        held = any_ward_held(data_dir)
+        if held:
+            raise BackupError(f"ward processes (serve --wards) are running on {data_dir}, ward {held} among them: stop every one "
+                              "of them first (restore never writes under a live server)")
         if not free:
             raise BackupError(f"a WardPulse server is running on {data_dir}: stop it first (restore never writes under a live server)")
         present = existing_data(data_dir)

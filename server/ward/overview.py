@@ -47,6 +47,14 @@ def ward_summary(ward: dict, open_alerts: list[dict], today: Counter, month: str
     return summary
 
 
+def unanswered_row(ward: dict) -> dict:
+    """The row of a ward whose server is not answering: its name, and nothing that would pass for figures. It comes
+    after the wards with open alerts and before the rest (what it cannot show may need a look); seq -1, so the
+    ward's first real row replaces it."""
+    name = ward.get("name", ward["code"])
+    return {"code": ward["code"], "name": name, "unanswered": True, "seq": -1, "order": [0, -1, name, ward["code"]]}
+
+
 def overview_order(summaries: list[dict]) -> list[dict]:
     """Wards with open alerts first (most first), then the nearest to a trend alert, then by name."""
     return sorted(summaries, key=lambda s: s["order"])

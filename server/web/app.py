@@ -32,7 +32,7 @@ from server.web import (
     trust_admin,
     you_said_pages,
 )
-from server.web.broadcast import tell_own_screens_how_things_stand
+from server.web.broadcast import tell_overviews, tell_own_screens_how_things_stand
 from server.web.extensions import CATALOGUES, MESSAGE_QUEUE, WARD_SERVICE, babel, csrf, socketio, ward_service
 from server.web.languages import TRUST_FOLDER, compile_catalogues
 from server.web.links import link
@@ -161,6 +161,8 @@ def join_other_processes(app: Flask, queue: WardQueue) -> None:
     queue.on_back = back
     queue.on_lost = lambda: tell_own_screens_how_things_stand(ward_service(app))
     queue.initialize()
+    for ward in sorted(ward_service(app).owned):  # (re)started: overviews elsewhere showing "not answering" fill in
+        tell_overviews(ward_service(app), ward)
 
 
 def compile_languages(app: Flask, data_dir: Path) -> None:

@@ -21,9 +21,9 @@ from server.web.kiosk_words import ward_start
 from server.web.links import public_link
 from server.web.qr import qr_svg
 from server.web.routes import answers_for_page, kiosk_config, kiosk_languages
-from server.web.shards import trend_settings_of
+from server.web.shards import kiosks_of, trend_settings_of
 from shared.fft import QUESTION
-from shared.protocol import ERRORS
+from shared.protocol import ERRORS, ProtocolError
 
 bp = Blueprint("manage", __name__)
 
@@ -176,10 +176,15 @@ def kiosks(code, staff):
     enrollment = session.pop("enrollment", None)
     if enrollment:
         enrollment["qr"] = qr_svg(enrollment["url"], _("Enrollment QR code"))
+    try:
+        tablets, unanswered = kiosks_of(record["code"]), False  # as the ward's owner sees them
+    except ProtocolError:  # its owner is down: the tablets are listed, how they are is not known
+        tablets, unanswered = ward_service().kiosks_overview(record["code"]), True
     return render_template(
         "kiosks.html",
         ward=record,
-        kiosks=ward_service().kiosks_overview(record["code"]),
+        kiosks=tablets,
+        unanswered=unanswered,
         refusal_reasons=ERRORS,
         form=form,
         wording_forms={k["id"]: KioskWordingForm(prefix=k["id"], wording=k.get("wording") or FOLLOW_WARD) for k in ward_service().registry.kiosks(record["code"])},

@@ -20,6 +20,7 @@ from flask import Blueprint, Flask, abort, current_app, jsonify, request
 
 from server.store.ward_locks import owner_of
 from server.ward.alerts import AlertError
+from server.ward.overview import unanswered_row
 from server.ward.wall import for_wall_display
 from server.web.broadcast import (
     close_screens_of,
@@ -78,9 +79,22 @@ def snapshot_of(ward: str, app: Flask | None = None) -> dict:
 
 
 def overview_of(ward: str, app: Flask | None = None) -> dict:
-    """A ward's overview row, from the process that owns it."""
+    """A ward's overview row, from the process that owns it; if that process is not answering, a row that says so
+    (the other wards' rows are shown all the same, and this one fills in with the owner's next row)."""
     service = ward_service(app)
-    return service.overview(ward) if service.owns(ward) else from_owner(ward, "overview", app=app)
+    if service.owns(ward):
+        return service.overview(ward)
+    try:
+        return from_owner(ward, "overview", app=app)
+    except ProtocolError:
+        return unanswered_row(service.registry.ward(ward) or {"code": ward})
+
+
+def kiosks_of(ward: str) -> list[dict]:
+    """The ward's tablets as the admin page shows them (online, outbox, clock, last seen), from the process that owns
+    the ward: a tablet's socket is only ever on its ward's owner (any other refuses it), so the owner knows them all."""
+    service = ward_service()
+    return service.kiosks_overview(ward) if service.owns(ward) else from_owner(ward, "kiosks")["kiosks"]
 
 
 def daily_negative_of(ward: str) -> list[tuple[str, float, int]]:
@@ -137,6 +151,8 @@ def answer(ward: str, what: str):
         return jsonify(ward_service().overview(ward))
     if what == "alert":
         return jsonify(_act_here(ward, request.get_json(silent=True) or {}))
+    if what == "kiosks":
+        return jsonify({"kiosks": ward_service().kiosks_overview(ward)})
     if what == "chart":
         return jsonify({"days": ward_service().daily_negative(ward)})
     if what == "trend_settings":
@@ -164,10 +180,7 @@ def resync_screens(app: Flask) -> None:
                 socketio.server.emit(SNAPSHOT, for_wall_display(snapshot) if read_only else snapshot,
                                      namespace=STAFF_NAMESPACE, to=room, ignore_queue=True)
         for room in local_rooms(OVERVIEW_NAMESPACE, "overview:"):
-            try:
-                row = overview_of(room.split(":", 1)[1], app)
-            except ProtocolError:
-                continue
+            row = overview_of(room.split(":", 1)[1], app)
             socketio.server.emit(OVERVIEW_WARD, row, namespace=OVERVIEW_NAMESPACE, to=room, ignore_queue=True)
 
 

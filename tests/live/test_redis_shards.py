@@ -5,13 +5,10 @@ Each process owns one ward (7A, 7B, 7C). Screens connect to any of them; kiosks 
 
 from __future__ import annotations
 
-import gc
 import json
-import sys
 import threading
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 import redis
@@ -20,8 +17,6 @@ import socketio
 
 from kiosk.client import KioskClient, make_rating
 from server.store.files import CONTROL_TOKEN
-from server.tools.harness import ServerProcess
-from server.tools.redis_server import REDIS_SERVER, RedisServer
 from shared.protocol import (
     ACKNOWLEDGE_ALERT,
     KIOSK_NAMESPACE,
@@ -33,55 +28,8 @@ from shared.protocol import (
     WRONG_SERVER,
 )
 
-from support import STAFF_PASSWORD, LiveServer, Screen, csrf_token_in, kiosk_socket, staff_cookie, try_sign_in, unavailable, wait_until
-
-WARDS = ("7A", "7B", "7C")
-
-
-class WardShard(LiveServer):
-    """`wardpulse serve --wards CODE --message-queue redis://...` as a child process."""
-
-    def __init__(self, data_dir: Path, ward: str, queue: str):
-        super().__init__(data_dir)
-        self.ward, self.queue = ward, queue
-        self.log_path = data_dir.parent / f"server-{ward}.log"
-
-    def spawn(self) -> None:
-        self.argv = [sys.executable, "-m", "server", "--data-dir", str(self.data_dir), "serve", "--host", self.host,
-                     "--port", str(self.port), "--async-mode", self.async_mode, "--message-queue", self.queue, "--wards", self.ward]
-        ServerProcess.spawn(self)
-
-    def health(self) -> dict:
-        with urllib.request.urlopen(self.url + "/healthz", timeout=5) as answer:
-            return json.load(answer)
-
-    def hears_others(self) -> bool:
-        return self.health()["message_queue"]["ok"]
-
-
-@pytest.fixture
-def redis_server(tmp_path):
-    if not REDIS_SERVER.exists():
-        unavailable(f"redis-server not found at {REDIS_SERVER} (apt-get install redis-server)")
-    server = RedisServer(tmp_path / "redis", debug=True).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def shards(tmp_path, redis_server):
-    """Processes A, B, C owning wards 7A, 7B, 7C, each listening to Redis."""
-    data_dir = tmp_path / "data"
-    setup = LiveServer(data_dir)
-    for ward in WARDS:
-        setup.add_ward(ward, f"Ward {ward}")
-    processes = [WardShard(data_dir, ward, redis_server.url).start() for ward in WARDS]
-    for process in processes:
-        wait_until(process.hears_others, what=f"ward process {process.ward} to listen to Redis")
-    yield processes
-    for process in processes:
-        process.stop()
-    gc.collect()  # a client socket a test left open is reported at that test, not at whichever one runs next
+from support import SHARD_WARDS as WARDS
+from support import STAFF_PASSWORD, Screen, WardShard, csrf_token_in, kiosk_socket, staff_cookie, try_sign_in, wait_until
 
 
 def follow_up_tap(client: socketio.Client) -> dict:

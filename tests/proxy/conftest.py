@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from server.tools.nginx import NGINX, ONE_PROCESS_SITE, Nginx, swap_lines
+from server.tools.nginx import ONE_PROCESS_SITE, Nginx, swap_lines
 from server.tools.nginx import write_nginx as write_site
 
-from support import LiveServer, unavailable
+from support import LiveServer
 
 
 def write_nginx(prefix: Path, upstream_port: int) -> Nginx:
@@ -23,13 +23,6 @@ def write_nginx(prefix: Path, upstream_port: int) -> Nginx:
     site = swap_lines(ONE_PROCESS_SITE.read_text(), {"server 127.0.0.1:5000;": f"server 127.0.0.1:{upstream_port};"},
                       ONE_PROCESS_SITE.name)
     return write_site(prefix, site)
-
-
-@pytest.fixture(scope="module")
-def nginx_binary() -> Path:
-    if not NGINX.exists():
-        unavailable(f"nginx not found at {NGINX} (apt-get install nginx)")
-    return NGINX
 
 
 @pytest.fixture(scope="module")

@@ -8,20 +8,9 @@ import re
 
 import pytest
 
-from support import CHROMIUM, CHROMIUM_ARGS
-
 pytestmark = [pytest.mark.proxy, pytest.mark.browser]
 
 QUESTION = "Overall, how was your experience of our service?"
-
-
-@pytest.fixture(scope="module")
-def trusting_browser(browser):
-    """Chromium that accepts the test's self-signed certificate everywhere, service workers included
-    (a context's ignore_https_errors does not reach them), as a ward tablet trusts its trust's own CA."""
-    chromium = browser.browser_type.launch(executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, "--ignore-certificate-errors"])
-    yield chromium
-    chromium.close()
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from server.ward.overview import overview_order, share_of, ward_summary
+from server.ward.overview import overview_order, share_of, unanswered_row, ward_summary
 from server.ward.picture import WardPicture
 
 WARD = {"code": "7B", "name": "Ward 7B"}
@@ -63,6 +63,13 @@ def test_wards_with_open_alerts_come_first_then_the_nearest_to_a_trend_alert():
     two_alerts = row("4A", alerts=[{"kind": "comment"}, {"kind": "follow_up"}], closeness=0.0)
     also_calm = row("0A", closeness=0.1)
     assert [r["code"] for r in overview_order([calm, near, one_alert, two_alerts, also_calm])] == ["4A", "3A", "2A", "0A", "1A"]
+
+
+def test_a_ward_whose_server_is_not_answering_comes_after_open_alerts_and_before_calm_wards_with_no_figures():
+    unanswered = unanswered_row({"code": "8A", "name": "Ward 8A"})
+    assert unanswered == {"code": "8A", "name": "Ward 8A", "unanswered": True, "seq": -1, "order": [0, -1, "Ward 8A", "8A"]}
+    rows = [row("1A", closeness=1.0), unanswered, row("3A", alerts=[{"kind": "comment"}]), row("0A", closeness=0.9)]
+    assert [r["code"] for r in overview_order(rows)] == ["3A", "1A", "8A", "0A"]  # at the threshold itself: a tie, by name
 
 
 def tapped(at: str, score: str, **extra) -> dict:

@@ -81,10 +81,9 @@
     return block;
   }
 
-  function card(row) {
+  function cardHead(row) {
     var item = el("li", "overview-card");
     item.dataset.ward = row.code;
-    item.dataset.alerts = String(row.open_alerts.length);
     var head = el("div", "overview-card__head");
     var link = el("a", "overview-card__name", row.name);
     link.href = config.ward_url.replace("__WARD__", encodeURIComponent(row.code));
@@ -92,6 +91,24 @@
     head.appendChild(link);
     head.appendChild(el("span", "overview-card__code", row.code));
     item.appendChild(head);
+    return item;
+  }
+
+  // A ward whose server is not answering: said plainly, with no figures that could pass for today's.
+  function unansweredCard(row) {
+    var item = cardHead(row);
+    item.classList.add("overview-card--unanswered");
+    item.dataset.unanswered = "yes";
+    item.appendChild(el("p", "overview-card__unanswered", format(text.unanswered, row.name)));
+    return item;
+  }
+
+  function card(row) {
+    if (row.unanswered) {
+      return unansweredCard(row);
+    }
+    var item = cardHead(row);
+    item.dataset.alerts = String(row.open_alerts.length);
 
     var alerts = el("div", "overview-card__alerts");
     if (row.open_alerts.length) {
@@ -187,7 +204,8 @@
 
   socket.on(events.ward || "overview_ward", function (row) {
     var shown = rows.get(row.code);
-    if (shown && row.seq < shown.seq) {
+    // A "not answering" row (seq -1) always shows; the ward's first real row after it replaces it.
+    if (shown && !row.unanswered && row.seq < shown.seq) {
       return;
     }
     rows.set(row.code, row);
