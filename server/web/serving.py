@@ -71,6 +71,63 @@ class ThreadSetEvent:
         return self._event.wait(timeout)
 
 
+# Sockets in their opening handshake at once. The hub runs every ready greenlet in turn, so with all
+# 2,000 of a site's sockets handshaking together each step of a tap's ack (handler, journal, wake-up,
+# send) waited a whole round of them: no ack for the first 5 s of a storm. The rest wait in the
+# listen queue (BACKLOG) or just accepted, costing nothing.
+HANDSHAKES_AT_ONCE = 64
+HANDSHAKE_KEY = "wardpulse.handshake"  # in a new socket's WSGI environ: call it once its namespace is connected
+HANDSHAKE_LIMIT_S = 5.0  # a socket that never connects a namespace gives its place up after this
+
+
+class HandshakeGate:
+    """WSGI middleware (eventlet): at most `at_once` new Socket.IO websockets between accept and namespace connect."""
+
+    def __init__(self, app, at_once: int = HANDSHAKES_AT_ONCE) -> None:
+        from eventlet.semaphore import Semaphore
+
+        self.app = app
+        self.places = Semaphore(at_once)
+
+    def __call__(self, environ, start_response):
+        if not _new_websocket(environ):
+            return self.app(environ, start_response)
+        import eventlet
+
+        self.places.acquire()
+        done = environ[HANDSHAKE_KEY] = _Once(self.places.release)
+        limit = eventlet.spawn_after(HANDSHAKE_LIMIT_S, done)
+        try:
+            return self.app(environ, start_response)  # for a websocket: returns when it closes
+        finally:
+            limit.cancel()
+            done()
+
+
+class _Once:
+    """Call `fn` the first time only."""
+
+    def __init__(self, fn) -> None:
+        self.fn = fn
+
+    def __call__(self) -> None:
+        fn, self.fn = self.fn, None
+        if fn is not None:
+            fn()
+
+
+def _new_websocket(environ: dict) -> bool:
+    """A websocket opened straight away (no polling session before it): its namespace connect comes on it."""
+    return environ.get("HTTP_UPGRADE", "").lower() == "websocket" and "sid=" not in environ.get("QUERY_STRING", "")
+
+
+def handshake_done(environ: dict) -> None:
+    """A socket's namespace is connected (or refused): the next waiting socket may start its handshake."""
+    done = environ.get(HANDSHAKE_KEY)
+    if done is not None:
+        done()
+
+
 def offload_for(async_mode: str):
     """How blocking disk work leaves the event loop: a real OS thread under eventlet."""
     if async_mode == "eventlet":
@@ -100,7 +157,7 @@ def listen_and_serve(app, host: str, port: int, async_mode: str, on_listening) -
         sock = eventlet.listen((host, port), backlog=BACKLOG)
         no_delay(sock)
         on_listening(sock.getsockname()[1])
-        eventlet.wsgi.server(sock, app, log_output=False, max_size=10000)
+        eventlet.wsgi.server(sock, HandshakeGate(app), log_output=False, max_size=10000)
     else:
         from werkzeug.serving import make_server
 

@@ -8,7 +8,9 @@ import signal
 import socket
 import time
 
-from support import wait_until
+from server.web.serving import HANDSHAKE_LIMIT_S, HANDSHAKES_AT_ONCE
+
+from support import kiosk_socket, wait_until
 
 SITE = 600  # more than eventlet's and werkzeug's default queues (50, 128), well under the server's
 
@@ -43,3 +45,18 @@ def test_a_site_reconnecting_at_once_is_queued_for_the_busy_server_not_dropped(a
     # reconnecting after a restart took 21 s to be back (README, Performance).
     assert connected_while_stopped(any_live_server, SITE) == SITE
     wait_until(any_live_server.healthy, 10, "the server to answer /healthz after the burst")
+
+
+def test_a_socket_gives_its_handshake_place_up_once_its_namespace_is_connected(live_server):
+    # Only HANDSHAKES_AT_ONCE sockets handshake together; each connected one must free its place at once,
+    # or the socket after them would wait HANDSHAKE_LIMIT_S (5 s) for a place.
+    token, connected = live_server.add_kiosk()["token"], []
+    try:
+        for _ in range(HANDSHAKES_AT_ONCE):
+            connected.append(kiosk_socket(live_server.url, token))
+        started = time.monotonic()
+        connected.append(kiosk_socket(live_server.url, token))
+        assert time.monotonic() - started < HANDSHAKE_LIMIT_S / 2
+    finally:
+        for client in connected:
+            client.disconnect()

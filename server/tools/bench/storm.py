@@ -18,6 +18,7 @@ import time
 
 from server.tools.bench.bound import INGEST_PROGRAM
 from server.tools.bench.plan import CLIENT_BUSY_PCT, WARD
+from server.tools.bench.report import percentile
 from server.tools.bench.servers import Lab, MeasuredServer, progress
 
 OUTBOX = 2  # taps each kiosk kept while the server was down
@@ -57,6 +58,9 @@ def storm_figures(listening: float, storm: list[dict], probed: dict) -> dict:
         # A tap with no ack in time waited at least that long: it counts, and the row is marked.
         "longest_ack_ms": max((ms for _, ms in after + unanswered), default=None),
         "unanswered": len(unanswered),
+        "tap_ms_p50_p99": [percentile([ms for _, ms in after], q) for q in (50, 99)],  # the tapping tablet's usual wait
+        "taps": len(after),
+        "slow_taps": [(round(t - ms / 1000 - listening, 2), ms) for t, ms in after + unanswered if ms > 150][:20],  # (sent at s, ms)
         "first_ack_s": min(t for t, _ in probed["acked"] if t >= listening) - listening if after else None,
         # When the outboxes' taps were acked, second by second from the restart: shows a wait at once.
         "resent_acked_per_s": per_second([acked - listening for r in storm for _, acked in r.get("resent", [])]),
