@@ -9,7 +9,6 @@ import collections
 import socket
 import sys
 
-
 # How long the writer thread may wait for the GIL while the event loop is busy. It needs it back after
 # every write and fsync, one per ward's file: at CPython's 5 ms, a storm's batch over ten wards took
 # 100-500 ms and every tap in it waited that long (p50 153 ms in the rating handler).
