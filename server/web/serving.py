@@ -155,8 +155,9 @@ def no_delay(listener) -> None:
 BACKLOG = 4096
 
 
-def listen_and_serve(app, host: str, port: int, async_mode: str, on_listening) -> None:
-    """Bind (port 0 picks a free one), report the bound port, then serve until stopped."""
+def listen_and_serve(app, host: str, port: int, async_mode: str, on_listening, gate: bool = True) -> None:
+    """Bind (port 0 picks a free one), report the bound port, then serve until stopped.
+    `gate`: new websockets handshake HANDSHAKES_AT_ONCE at a time (eventlet); its connect handlers must call handshake_done."""
     if async_mode == "eventlet":
         import eventlet
         import eventlet.wsgi
@@ -164,7 +165,7 @@ def listen_and_serve(app, host: str, port: int, async_mode: str, on_listening) -
         sock = eventlet.listen((host, port), backlog=BACKLOG)
         no_delay(sock)
         on_listening(sock.getsockname()[1])
-        eventlet.wsgi.server(sock, HandshakeGate(app), log_output=False, max_size=10000)
+        eventlet.wsgi.server(sock, HandshakeGate(app) if gate else app, log_output=False, max_size=10000)
     else:
         from werkzeug.serving import make_server
 
