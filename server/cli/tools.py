@@ -40,6 +40,7 @@ def demo(data_dir: Path, host: str, port: int, kiosk_count: int, every: float) -
 @click.option("--quick", is_flag=True, help="A shorter run (about 4 minutes): less history, fewer sockets, shorter timings.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write every number to this JSON file.")
 @click.option("--ingest", "what", flag_value="ingest", help="Only the server-bound ingest rows: CPU per rating next to the bare stack.")
+@click.option("--storm", "what", flag_value="storm", help="Only the reconnect storm (row 6): SIGKILL and restart under every socket.")
 @click.option("--profile", "what", flag_value="profile", help="Record both servers under ingest with py-spy: flame graphs and top costs per rating.")
 @click.option("--profile-dir", type=click.Path(file_okay=False, path_type=Path), default="bench-profile", show_default=True,
               help="Where --profile writes its flame graphs (SVG) and raw stacks.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from flask import request, session
@@ -26,6 +27,7 @@ from server.web.broadcast import (
 )
 from server.web.extensions import catalogues, ward_service
 from server.web.kiosk_words import ward_start
+from server.web.serving import handshake_done
 from server.web.shards import act_on_alert, overview_of, snapshot_of
 from shared.protocol import (
     ACKNOWLEDGE_ALERT,
@@ -203,8 +205,21 @@ HANDLERS = (  # (event, namespace, handler): what each kind of socket may send
 )
 
 
+def _then_next_handshake(connect):
+    """A connect handler that lets the next waiting socket start its handshake once it is done (server/web/serving.py)."""
+
+    @functools.wraps(connect)
+    def connected(auth=None):
+        try:
+            return connect(auth)
+        finally:
+            handshake_done(request.environ)
+
+    return connected
+
+
 def register(socketio) -> None:
     """Attach the handlers to the app's Socket.IO server (called by the app factory after init_app)."""
     for event, namespace, handler in HANDLERS:
-        socketio.on_event(event, handler, namespace=namespace)
+        socketio.on_event(event, _then_next_handshake(handler) if event == "connect" else handler, namespace=namespace)
     socketio.on_error_default(on_error)

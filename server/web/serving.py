@@ -7,6 +7,12 @@ from __future__ import annotations
 
 import collections
 import socket
+import sys
+
+# How long the writer thread may wait for the GIL while the event loop is busy. It needs it back after
+# every write and fsync, one per ward's file: at CPython's 5 ms a storm's batch over ten wards took up
+# to 290 ms to write, and a tap waited 153 ms at the median in the rating handler (4 ms batches at 1 ms).
+WRITER_GIL_WAIT_S = 0.001
 
 
 class GreenOffload:
@@ -26,6 +32,7 @@ class GreenOffload:
         self._ready: collections.deque = collections.deque()  # green events to send; append and popleft are thread-safe
         self._wake_r, self._wake_w = self._os.pipe()
         eventlet.spawn(self._deliver)
+        sys.setswitchinterval(WRITER_GIL_WAIT_S)
 
     def __call__(self, fn, *args):
         from eventlet import tpool
@@ -71,6 +78,63 @@ class ThreadSetEvent:
         return self._event.wait(timeout)
 
 
+# Sockets in their opening handshake at once. The hub runs every ready greenlet in turn, so with all
+# 2,000 of a site's sockets handshaking together each step of a tap's ack (handler, journal, wake-up,
+# send) waited a whole round of them: no ack for the first 5 s of a storm. The rest wait in the
+# listen queue (BACKLOG) or just accepted, costing nothing.
+HANDSHAKES_AT_ONCE = 64
+HANDSHAKE_KEY = "wardpulse.handshake"  # in a new socket's WSGI environ: call it once its namespace is connected
+HANDSHAKE_LIMIT_S = 5.0  # a socket that never connects a namespace gives its place up after this
+
+
+class HandshakeGate:
+    """WSGI middleware (eventlet): at most `at_once` new Socket.IO websockets between accept and namespace connect."""
+
+    def __init__(self, app, at_once: int = HANDSHAKES_AT_ONCE) -> None:
+        from eventlet.semaphore import Semaphore
+
+        self.app = app
+        self.places = Semaphore(at_once)
+
+    def __call__(self, environ, start_response):
+        if not _new_websocket(environ):
+            return self.app(environ, start_response)
+        import eventlet
+
+        self.places.acquire()
+        done = environ[HANDSHAKE_KEY] = _Once(self.places.release)
+        limit = eventlet.spawn_after(HANDSHAKE_LIMIT_S, done)
+        try:
+            return self.app(environ, start_response)  # for a websocket: returns when it closes
+        finally:
+            limit.cancel()
+            done()
+
+
+class _Once:
+    """Call `fn` the first time only."""
+
+    def __init__(self, fn) -> None:
+        self.fn = fn
+
+    def __call__(self) -> None:
+        fn, self.fn = self.fn, None
+        if fn is not None:
+            fn()
+
+
+def _new_websocket(environ: dict) -> bool:
+    """A websocket opened straight away (no polling session before it): its namespace connect comes on it."""
+    return environ.get("HTTP_UPGRADE", "").lower() == "websocket" and "sid=" not in environ.get("QUERY_STRING", "")
+
+
+def handshake_done(environ: dict) -> None:
+    """A socket's namespace is connected (or refused): the next waiting socket may start its handshake."""
+    done = environ.get(HANDSHAKE_KEY)
+    if done is not None:
+        done()
+
+
 def offload_for(async_mode: str):
     """How blocking disk work leaves the event loop: a real OS thread under eventlet."""
     if async_mode == "eventlet":
@@ -84,20 +148,29 @@ def no_delay(listener) -> None:
     listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
-def listen_and_serve(app, host: str, port: int, async_mode: str, on_listening) -> None:
-    """Bind (port 0 picks a free one), report the bound port, then serve until stopped."""
+# Connections waiting to be accepted. After a restart every tablet and screen of the site connects at
+# once: with eventlet's default of 50 the kernel dropped about 9,700 connection attempts while 2,000
+# sockets reconnected, each retried after 1, 2, 4, 8 s, so the last was back after 21 s with the server
+# 41 % busy. The kernel caps it at net.core.somaxconn (4,096 by default since Linux 5.4).
+BACKLOG = 4096
+
+
+def listen_and_serve(app, host: str, port: int, async_mode: str, on_listening, gate: bool = True) -> None:
+    """Bind (port 0 picks a free one), report the bound port, then serve until stopped.
+    `gate`: new websockets handshake HANDSHAKES_AT_ONCE at a time (eventlet); its connect handlers must call handshake_done."""
     if async_mode == "eventlet":
         import eventlet
         import eventlet.wsgi
 
-        sock = eventlet.listen((host, port))
+        sock = eventlet.listen((host, port), backlog=BACKLOG)
         no_delay(sock)
         on_listening(sock.getsockname()[1])
-        eventlet.wsgi.server(sock, app, log_output=False, max_size=10000)
+        eventlet.wsgi.server(sock, HandshakeGate(app) if gate else app, log_output=False, max_size=10000)
     else:
         from werkzeug.serving import make_server
 
         server = make_server(host, port, app, threaded=True)
+        server.socket.listen(BACKLOG)  # werkzeug listens with 128; listening again only raises the limit
         no_delay(server.socket)
         on_listening(server.server_port)
         server.serve_forever()

@@ -366,11 +366,39 @@ def test_the_storm_is_timed_from_the_moment_the_restarted_server_listened():
 
 def test_storm_rows_show_the_slowest_of_sockets_back_and_outboxes_empty():
     figures = {"all_back_s": 0.9, "outboxes_empty_s": 1.5, "last_snapshot_s": 1.0, "longest_ack_ms": 120.0, "first_ack_s": 0.05,
-               "sockets_back": 3, "sockets": 4, "fresh_snapshots": 2, "restart_s": 1.7, "error_count": 0, "errors": []}
+               "sockets_back": 3, "sockets": 4, "fresh_snapshots": 2, "restart_s": 1.7, "error_count": 0, "errors": [],
+               "server_us_per_socket": 900.0, "server_cpu_pct": 80.0, "client_busiest_pct": 20.0, "client_saturated": False}
     rows = [row for row in report.build_rows({"eventlet": dict(mode_results(True, None), storm=figures)}, bench_plan.QUICK)
             if row.section == "6"]
-    assert [row.cells["eventlet"].value for row in rows] == [1.5, 1.0, 120.0, 0.05]
+    assert [row.cells["eventlet"].value for row in rows] == [1.5, 1.0, 120.0, 0.05, 900.0, 80.0]
+    assert rows[5].cells["eventlet"].ratio == 4.0  # the server four times as busy as the busiest client process
     assert [row.target.met(row.cells["eventlet"]) for row in rows[:3]] == [True, True, True]
+    sections = [row.section for row in report.build_rows({"eventlet": dict(mode_results(True, None), storm=figures)}, bench_plan.QUICK)]
+    assert sections == sorted(sections)  # the storm's rows sit between the hold row and the small box
+
+
+def test_a_storm_whose_busiest_client_process_passed_the_limit_is_marked():
+    storm_results = [{"back": [10.5, 12.0], "outbox_done": [14.0], "snapshots": [], "error_count": 0, "errors": []},
+                     {"back": [11.0], "outbox_done": [], "snapshots": [], "error_count": 0, "errors": []}]
+    figures = storm.cpu_figures(storm_results, 10.0, server_cpu_s=3.0, client_cpu_s=[3.6, 0.4])
+    assert figures["server_cpu_pct"] == pytest.approx(75.0)  # 3 s of CPU over the 4 s until the last outbox was empty
+    assert figures["server_us_per_socket"] == pytest.approx(1e6)  # three sockets back
+    assert figures["client_cpu_pct"] == pytest.approx([90.0, 10.0]) and figures["client_saturated"]
+    cells = report.storm_rows({"eventlet": {"storm": dict(storm.storm_figures(10.0, storm_results, {"acked": [], "errors": []}),
+                                                          sockets=4, restart_s=1.0, **figures)}}, bench_plan.QUICK)
+    assert cells[0].cells["eventlet"].mark == "*" and cells[5].cells["eventlet"].mark == "*"
+
+
+def test_the_storm_deals_its_sockets_over_smaller_client_processes():
+    specs = [{"kiosks": list("abcdef"), "screens": ["s1"], "outbox": 2}, {"kiosks": list("ghij"), "screens": ["s2"], "outbox": 2}]
+    dealt = storm.spread(specs, per_worker=4)
+    assert len(dealt) == 3 and all(len(d["kiosks"]) + len(d["screens"]) <= 4 for d in dealt)
+    assert sorted(k for d in dealt for k in d["kiosks"]) == list("abcdefghij") and all(d["outbox"] == 2 for d in dealt)
+    assert sorted(s for d in dealt for s in d["screens"]) == ["s1", "s2"]
+
+
+def test_outbox_acks_are_counted_second_by_second_from_the_restart():
+    assert storm.per_second([0.2, 0.9, 2.5, 2.6]) == [2, 0, 2] and storm.per_second([]) == []
 
 
 def test_a_tap_unanswered_after_the_restart_is_the_longest_wait():

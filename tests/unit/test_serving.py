@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 import warnings
 
 from server.store.journal import RatingJournal, read_ratings
-from server.web.serving import GreenOffload
+from server.web.serving import GreenOffload, HandshakeGate, handshake_done
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # eventlet announces its maintenance mode on import (README, "Async mode")
@@ -56,3 +57,64 @@ def test_the_event_loop_keeps_running_while_a_batch_is_written(tmp_path):
     ticker.kill()
     journal.close()
     assert len(ticks) >= 20  # a 100 ms write; the loop ticked every 2 ms meanwhile
+
+
+def new_socket(n: int) -> dict:
+    """The WSGI environ of a websocket opened straight away, as tablets and screens open theirs."""
+    return {"HTTP_UPGRADE": "websocket", "QUERY_STRING": f"EIO=4&transport=websocket&n={n}", "PATH_INFO": "/socket.io/"}
+
+
+def test_only_so_many_new_sockets_handshake_at_once_and_each_gives_its_place_up_once_connected():
+    handshaking, most = set(), []
+
+    def app(environ, start_response):  # a websocket: connects its namespace, then lives on
+        handshaking.add(id(environ))
+        most.append(len(handshaking))
+        eventlet.sleep(0.002)
+        handshaking.discard(id(environ))
+        handshake_done(environ)
+        eventlet.sleep(0.2)
+        return []
+
+    gate = HandshakeGate(app, at_once=4)
+    started = time.monotonic()
+    sockets = [eventlet.spawn(gate, new_socket(n), None) for n in range(40)]
+    for socket in sockets:
+        socket.wait()
+    assert max(most) == 4 and len(most) == 40
+    assert time.monotonic() - started < 1.0  # places freed at namespace connect, not when the socket closes
+
+
+def test_a_socket_that_never_connects_gives_its_place_up_and_other_requests_never_wait(monkeypatch):
+    monkeypatch.setattr("server.web.serving.HANDSHAKE_LIMIT_S", 0.1)
+    served = []
+
+    def app(environ, start_response):
+        served.append(environ["QUERY_STRING"])
+        eventlet.sleep(0.3 if "silent" in environ["QUERY_STRING"] else 0)  # never calls handshake_done
+        return []
+
+    gate = HandshakeGate(app, at_once=1)
+    silent = eventlet.spawn(gate, dict(new_socket(0), QUERY_STRING="EIO=4&transport=websocket&silent"), None)
+    eventlet.sleep(0)
+    page = eventlet.spawn(gate, {"PATH_INFO": "/ward/7B", "QUERY_STRING": ""}, None)
+    upgrade = eventlet.spawn(gate, dict(new_socket(1), QUERY_STRING="EIO=4&transport=websocket&sid=abc"), None)
+    page.wait(), upgrade.wait()
+    assert served[1:] == ["", "EIO=4&transport=websocket&sid=abc"]  # not gated: neither waited for the silent socket
+    started = time.monotonic()
+    eventlet.spawn(gate, new_socket(2), None).wait()
+    assert time.monotonic() - started < 0.25  # the silent socket gave its place up after 0.1 s, not at its close
+    silent.wait()
+
+
+
+def test_under_eventlet_the_writer_thread_waits_at_most_a_millisecond_for_the_gil():
+    # Timing the writer against a busy loop in a unit test was too noisy on a shared box (the storm
+    # in `wardpulse bench --storm` measures the effect): here, that the server asks for it.
+    before = sys.getswitchinterval()
+    try:
+        sys.setswitchinterval(0.005)  # CPython's own
+        GreenOffload()
+        assert sys.getswitchinterval() <= 0.001
+    finally:
+        sys.setswitchinterval(before)

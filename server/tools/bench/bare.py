@@ -49,7 +49,7 @@ def bare_main(argv: list[str]) -> None:
         print(f"bare stack listening on http://127.0.0.1:{port} ({mode})", flush=True)
 
     try:
-        listen_and_serve(app, "127.0.0.1", 0, mode, on_listening)
+        listen_and_serve(app, "127.0.0.1", 0, mode, on_listening, gate=False)  # bare: no handshake gate
     except KeyboardInterrupt:
         pass
 

@@ -116,13 +116,16 @@ class AsyncKiosks:
         """After a restart: every socket of this worker at once, then each tablet sends its outbox."""
         self.snapshots, self.errors = [], []
         back: list[float] = []
+        resent: list[tuple[float, float]] = []  # (sent, acked) of each outbox tap
         outbox = self.spec.get("outbox", 0)
 
         async def kiosk(token: str) -> None:
             client = await self.open(token)
             back.append(time.perf_counter())
             for _ in range(outbox):  # the taps it kept while the server was down, each resent until acked
+                sent = time.perf_counter()
                 ack = await client.call(RATING, make_rating(random_score(random)), namespace=KIOSK_NAMESPACE, timeout=30)
+                resent.append((sent, time.perf_counter()))
                 if not (isinstance(ack, dict) and ack.get("ok")):
                     self.errors.append(str(ack))
             self.outbox_done.append(time.perf_counter())
@@ -136,7 +139,7 @@ class AsyncKiosks:
                                        return_exceptions=True)
         self.errors += [type(r).__name__ for r in results if isinstance(r, BaseException)]
         await asyncio.sleep(0.5)  # a snapshot may trail its connect
-        return {"back": back, "outbox_done": self.outbox_done, "snapshots": self.snapshots,
+        return {"back": back, "outbox_done": self.outbox_done, "snapshots": self.snapshots, "resent": resent,
                 "error_count": len(self.errors), "errors": self.errors[:20]}
 
     async def round(self) -> dict:

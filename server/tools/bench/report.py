@@ -245,10 +245,6 @@ def build_rows(results: dict[str, dict], plan: Plan) -> list[Row]:
         Row("5", f"longest loop stall, {sockets} sockets", "ms", "bare stack, same sockets"),
         Row("5", f"longest stall, connecting {sockets}", "ms", "bare stack, same sockets"),
         Row("5", f"time to connect {sockets} sockets", "s", "bare stack, same sockets"),
-        Row("6", f"storm: {sockets} sockets back and outboxes empty", "s", "", Target(10)),
-        Row("6", "storm: last screen holding a fresh snapshot", "s", "", Target(10)),
-        Row("6", "storm: longest ack of a tablet tapping through it", "ms", "", Target(150)),
-        Row("6", "storm: first ack after the restart", "s"),
         Row("7", "small box: ratings/s within half of 1 core", "ratings/s"),
         Row("7", "small box: CPU per rating at that rate", "CPU us/rating"),
         Row("7", f"small box: RSS holding {sockets} sockets", "MB", "", Target(300)),
@@ -256,7 +252,24 @@ def build_rows(results: dict[str, dict], plan: Plan) -> list[Row]:
     for mode, r in results.items():
         for row, cell in zip(rows, _mode_cells(r)):
             row.cells[mode] = cell
-    return bound_rows(results, plan) + rows
+    small_box = [row for row in rows if row.section == "7"]
+    return bound_rows(results, plan) + rows[:-len(small_box)] + storm_rows(results, plan) + small_box
+
+
+def storm_rows(results: dict[str, dict], plan: Plan) -> list[Row]:
+    """Row 6, the reconnect storm, from each mode's results['storm'] (not run: a note in its cells)."""
+    rows = [
+        Row("6", f"storm: {plan.hold_sockets:,} sockets back and outboxes empty", "s", "", Target(10)),
+        Row("6", "storm: last screen holding a fresh snapshot", "s", "", Target(10)),
+        Row("6", "storm: longest ack of a tablet tapping through it", "ms", "", Target(150)),
+        Row("6", "storm: first ack after the restart", "s"),
+        Row("6", "storm: server CPU per reconnecting socket", "CPU us"),
+        Row("6", "storm: server CPU / busiest client process", "% of a core"),
+    ]
+    for mode, r in results.items():
+        for row, cell in zip(rows, _storm_cells(r.get("storm"))):
+            row.cells[mode] = cell
+    return rows
 
 
 def _mode_cells(r: dict) -> list[Cell]:
@@ -283,7 +296,6 @@ def _mode_cells(r: dict) -> list[Cell]:
         Cell(percentile(r["feed"]["first_screen_ms"], 99), percentile(r["bare_feed"]["first_screen_ms"], 99)),
         *_alert_cells(r["feed"]),
         *_hold_cells(r.get("hold"), r.get("bare_hold")),
-        *_storm_cells(r.get("storm")),
         *_small_box_cells(r.get("small_box")),
     ]
 
@@ -291,10 +303,14 @@ def _mode_cells(r: dict) -> list[Cell]:
 def _storm_cells(storm: dict | None) -> list[Cell]:
     """Row 6: the reconnect storm after SIGKILL and restart."""
     if storm is None:
-        return [Cell(None, note="not run (--quick)")] * 4
+        return [Cell(None, note="not run (--quick)")] * 6
     back = max(filter(None, [storm["all_back_s"], storm["outboxes_empty_s"]]), default=None)
+    busy = "*" if storm.get("client_saturated") else ""  # a client process may have set the pace
     longest = Cell(storm["longest_ack_ms"], mark="+" if storm.get("unanswered") else "")  # '+': a tap timed out
-    return [Cell(back), Cell(storm["last_snapshot_s"]), longest, Cell(storm["first_ack_s"])]
+    # The server's share of a core over the busiest client's: below 1, the clients may be what is timed.
+    cpu = Cell(storm.get("server_cpu_pct"), storm.get("client_busiest_pct"), mark=busy)
+    return [Cell(back, mark=busy), Cell(storm["last_snapshot_s"], mark=busy), longest, Cell(storm["first_ack_s"]),
+            Cell(storm.get("server_us_per_socket")), cpu]
 
 
 def _small_box_cells(box: dict | None) -> list[Cell]:
@@ -400,6 +416,11 @@ def _storm_notes(results: dict[str, dict]) -> list[str]:
                          f" {storm['fresh_snapshots']:,} fresh snapshots, restart took {storm['restart_s']:.1f} s,"
                          f" {storm.get('unanswered', 0)} of the tapping tablet's taps unanswered within 2 s ('+');"
                          f" errors {storm['error_count']} {storm['errors'][:3]}")
+            if storm.get("client_cpu_pct"):
+                shares = ", ".join(f"{pct:.0f}" for pct in storm["client_cpu_pct"])
+                lines.append(f"  {mode}, storm: until the last socket was done, server {format_number(storm['server_cpu_pct'])} %"
+                             f" of a core; its {storm['client_processes']} client processes {shares} % each"
+                             f" ('*': one passed {CLIENT_BUSY_PCT:.0f} %, so the clients may be what was timed)")
     return lines
 
 
@@ -426,7 +447,7 @@ def _cpu_notes(results: dict[str, dict]) -> list[str]:
             lines.append(f"  {mode}, tap -> screen: {usage}")
     lines.append(f"Server-bound rows (1-2): server CPU / busiest client process / all client processes, median round;"
                  f" '*' marks a job whose busiest client process passed {CLIENT_BUSY_PCT:.0f} % of a core:")
-    for mode, r in results.items():
+    for mode, r in ((mode, r) for mode, r in results.items() if "bound" in r):  # not in a --storm run
         usage = ", ".join(f"{name} {job['server_cpu_pct']:.0f}/{job['client_busiest_pct']:.0f}/{job['client_total_pct']:.0f}"
                           for name, job in r["bound"].items())
         lines.append(f"  {mode}: {usage}")
@@ -441,7 +462,7 @@ def _error_notes(results: dict[str, dict]) -> list[str]:
     lines = []
     for mode, r in results.items():
         jobs = {name: job for name, job in r.items() if isinstance(job, dict) and "error_count" in job}
-        jobs.update({f"server-bound {name}": job for name, job in r["bound"].items()})
+        jobs.update({f"server-bound {name}": job for name, job in r.get("bound", {}).items()})
         jobs.update({f"{name} flow": r[name]["flow"] for name in ("hold", "bare_hold") if name in r})
         refused = {name: (job["error_count"], job["errors"][:3]) for name, job in jobs.items() if job["error_count"]}
         if refused:

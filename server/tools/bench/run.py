@@ -24,7 +24,7 @@ from server.tools.bench.plan import (
     BenchError,
 )
 from server.tools.bench.profile import profile, render_profile
-from server.tools.bench.report import bound_rows, build_rows, machine, notes, percentile, render
+from server.tools.bench.report import bound_rows, build_rows, machine, notes, percentile, render, storm_rows
 from server.tools.bench.servers import Lab, MeasuredServer, Worker, fsync_ms, progress
 from server.tools.bench.smallbox import SMALL_BOX_MODE, small_box
 from server.tools.bench.storm import storm
@@ -247,6 +247,11 @@ def measure_ingest(lab: Lab, mode: str) -> dict:
         return {"bound": measure_bound(lab, mode, servers)}
 
 
+def measure_storm(lab: Lab, mode: str) -> dict:
+    """Only row 6: the reconnect storm at the plan's size."""
+    return {"storm": storm(lab, mode, hold_specs(lab, lab.plan.hold_sockets))}
+
+
 def require_psutil() -> None:
     """BenchError unless psutil (which measures the servers' memory and CPU) is installed."""
     try:
@@ -263,15 +268,15 @@ def run_bench(quick: bool = False, json_path: Path | None = None, what: str = "a
     info = machine()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="wardpulse-bench-") as tmp:
-        lab = Lab(Path(tmp), plan)
+        lab = Lab(Path(tmp), plan, history=what not in ("storm", "profile"))
         if what == "profile":
             results = {mode: profile(lab, mode, profile_dir) for mode in modes}
             print(render(info, plan, [], []) + "\n".join(render_profile(mode, found) for mode, found in results.items()))
             report = {"machine": info, "plan": asdict(plan), "profile": results}
         else:
-            measure = measure_ingest if what == "ingest" else measure_mode
+            measure = {"ingest": measure_ingest, "storm": measure_storm}.get(what, measure_mode)
             results = {mode: measure(lab, mode) for mode in modes}
-            rows = bound_rows(results, plan) if what == "ingest" else build_rows(results, plan)
+            rows = {"ingest": bound_rows, "storm": storm_rows}.get(what, build_rows)(results, plan)
             report = {"machine": info, "plan": asdict(plan), "history_months": lab.history_months,
                       "rows": [row.as_json() for row in rows], "raw": results}
             print(render(info, plan, rows, notes(results, lab)))

@@ -162,7 +162,7 @@ def prefill(data_dir: Path, count: int, kiosk_ids: list[str], now: datetime) -> 
 class Lab:
     """The run's temporary data dirs, logs and device tokens; starts servers and client workers on them."""
 
-    def __init__(self, root: Path, plan: Plan):
+    def __init__(self, root: Path, plan: Plan, history: bool = True):
         self.root = root
         self.plan = plan
         self.logs = root / "logs"
@@ -172,7 +172,7 @@ class Lab:
         self.devices = make_registry(self.registry_dir)
         self.history_dirs: dict[int, Path] = {}
         self.history_months: dict[int, dict[str, int]] = {}
-        for count in plan.history:
+        for count in plan.history if history else ():  # the storm alone needs no stored ratings
             progress(f"writing {count:,} stored ratings")
             self.history_dirs[count] = self.copy(self.registry_dir, f"history-{count}")
             kiosk_ids = self.devices["kiosk_ids"][WARD]
