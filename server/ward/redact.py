@@ -94,6 +94,8 @@ def redact(text: str | None) -> str | None:
 def redact_rating(rating: RatingIn) -> RatingIn:
     """The rating as it may be stored: its comment and follow-up location masked."""
     follow_up = rating.follow_up
+    if not rating.comment and not (follow_up and follow_up.get("location")):
+        return rating  # most taps: nothing to mask, and copying the rating cost 5-7 µs
     if follow_up and follow_up.get("location"):
         follow_up = dict(follow_up, location=redact(follow_up["location"]))
     return replace(rating, comment=redact(rating.comment), follow_up=follow_up)

@@ -179,11 +179,14 @@ class WardService(AlertDesk):
 
     # ------------------------------------------------------------------ ratings
 
-    def receive_rating(self, kiosk: dict, payload: object, now: datetime | None = None) -> tuple[dict, dict | None, list[dict]]:
+    def receive_rating(
+        self, kiosk: dict, payload: object, now: datetime | None = None, watched: Callable[[str], bool] | None = None
+    ) -> tuple[dict, dict | None, list[dict]]:
         """Validate and store a kiosk's rating.
 
         Returns (ack, feed item to broadcast or None, alerts raised). The ack is only ok once the
-        rating is on disk. Bad input never raises: refusals are acks.
+        rating is on disk. Bad input never raises: refusals are acks. `watched(ward)`, asked when the
+        rating is taken in, says whether any screen could be sent the item: if not, none is built.
         """
         now = now or self.clock()
         channel = kiosk.get("channel", "kiosk")
@@ -217,8 +220,11 @@ class WardService(AlertDesk):
             moved = self._keep_current(ward, now, "daily")
             raised = self._judge(record, now, stamp=record["received_at"])
             checkpoint = self._checkpoint(ward) if self._fold(ward, now) or raised or moved else None
-            item = self.feed_item(record, with_live=True, now=now)
-            item["seq"] = self._seq[ward] = self._seq.get(ward, 0) + 1
+            self._seq[ward] = self._seq.get(ward, 0) + 1
+            # Asked under the lock: a screen that joins after it gets a snapshot that already has this rating.
+            item = self.feed_item(record, with_live=True, now=now) if watched is None or watched(ward) else None
+            if item is not None:
+                item["seq"] = self._seq[ward]
         if raised or checkpoint:
             with self._alerts_lock:
                 durable = self._keep(ward, raised, checkpoint)

@@ -18,10 +18,12 @@ from server.web.broadcast import (
     kiosk_room,
     overview_room,
     screens_of,
+    screens_watch,
     send_overview,
     send_snapshot,
     tell_overviews,
     tell_screens_if_storage_changed,
+    tell_ward_of_rating,
     ward_kiosks_room,
     ward_room,
 )
@@ -112,12 +114,12 @@ def kiosk_rating(payload=None, *extra):
     """A tablet sends one tap. Acked once durable; the ward's screens get it as `rating`, and any `alert` it raised."""
     if extra:
         return ProtocolError("invalid_payload").as_ack()
-    service = ward_service()
+    service, kiosk = ward_service(), session["kiosk"]
     trouble_before = service.storage_problem
-    ack, item, raised = service.receive_rating(session["kiosk"], payload)
+    ack, item, raised = service.receive_rating(kiosk, payload, watched=screens_watch(service))
     ack["server_time"] = iso_utc(now_utc())  # every ack is also a reading of the server's clock
-    if item is not None:
-        emit_to_ward(RATING, item)
+    if ack.get("ok") and not ack["duplicate"]:
+        tell_ward_of_rating(service, kiosk["ward"], item)
     for alert in raised:
         emit_to_ward(ALERT, alert)
     tell_screens_if_storage_changed(service, trouble_before)

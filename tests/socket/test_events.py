@@ -55,6 +55,18 @@ def test_a_duplicate_is_not_broadcast_twice(app, registry, ward, socket_client):
     assert len(screen.get_received(STAFF_NAMESPACE)) == 1
 
 
+def test_a_wall_display_alone_gets_the_ratings_after_its_snapshot_without_a_gap_or_the_words(app, registry, ward, socket_client):
+    tablet = socket_client(KIOSK_NAMESPACE, auth={"token": registry.add_kiosk(ward)["token"]})
+    unseen = tablet.emit(RATING, make_rating("poor", comment="Nobody came"), namespace=KIOSK_NAMESPACE, callback=True)
+    display = socket_client(STAFF_NAMESPACE, auth={"token": registry.add_display(ward)["token"]})
+    [snapshot] = [e["args"][0] for e in display.get_received(STAFF_NAMESPACE) if e["name"] == "snapshot"]
+    assert unseen["ok"] and snapshot["seq"] == 1 and [r["comment"] for r in snapshot["recent"]] == [None]
+    tablet.emit(RATING, make_rating("good", comment="Kind nurses"), namespace=KIOSK_NAMESPACE, callback=True)
+    [item] = [e["args"][0] for e in display.get_received(STAFF_NAMESPACE) if e["name"] == RATING]
+    assert item["seq"] == 2 and item["comment"] is None and item["words_hidden"] is True
+    assert item["stats"]["total"] == 2
+
+
 @pytest.mark.parametrize(
     "who, auth, connected",
     [

@@ -53,6 +53,18 @@ def test_a_rating_in_shows_in_the_picture(service, tablet, score, counts_as):
     assert snapshot["stats"]["total"] == 1 and snapshot["open_alerts"] == []
 
 
+def test_a_rating_no_screen_watches_builds_no_feed_item_yet_keeps_its_place_in_the_feed(service, tablet):
+    asked = []
+    ack, item, _ = service.receive_rating(tablet, make_rating("poor", tapped_at=NOW - timedelta(minutes=2)), now=NOW,
+                                          watched=lambda ward: asked.append(ward) and False)
+    assert ack["ok"] and not ack["duplicate"] and item is None and asked == ["7B"]
+    snapshot = service.snapshot("7B", now=NOW)
+    assert snapshot["seq"] == 1 and snapshot["stats"]["total"] == 1 and len(snapshot["recent"]) == 1
+    ack, item, _ = service.receive_rating(tablet, make_rating("good", tapped_at=NOW - timedelta(minutes=1)), now=NOW,
+                                          watched=lambda ward: True)
+    assert item["seq"] == 2 and item["stats"]["total"] == 2  # a screen that joined in between sees no gap
+
+
 def test_a_resend_is_acked_as_a_duplicate_and_counted_once(service, tablet):
     rating = make_rating("good", tapped_at=NOW - timedelta(minutes=1))
     service.receive_rating(tablet, rating, now=NOW)
