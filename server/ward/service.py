@@ -189,6 +189,7 @@ class WardService(AlertDesk):
         rating is taken in, says whether any screen could be sent the item: if not, none is built.
         """
         now = now or self.clock()
+        received_at = iso_utc(now)  # the record's stamp, and any alert's
         channel = kiosk.get("channel", "kiosk")
         try:
             # Masked before anything else sees it: the fingerprint, the journal, screens, alerts, exports.
@@ -198,11 +199,11 @@ class WardService(AlertDesk):
             if not self.owns(kiosk["ward"]):
                 raise ProtocolError("wrong_server")
             flood = self._check_own_device(kiosk, now, rating.follow_up is not None) if channel == OWN_DEVICE else False
-            record = dict(rating.record(), ward=kiosk["ward"], kiosk_id=kiosk["id"], channel=channel, received_at=iso_utc(now))
+            record = dict(rating.record(), ward=kiosk["ward"], kiosk_id=kiosk["id"], channel=channel, received_at=received_at)
             if flood:
                 record["flood"] = True
             # Own phones are rate-limited instead: a burst there is refused, not stored.
-            record["misuse"] = judged_for_misuse(record) and self._misuse.is_misuse(kiosk["id"], parse_utc(record["tapped_at"]))
+            record["misuse"] = judged_for_misuse(record) and self._misuse.is_misuse(kiosk["id"], rating.tapped)
             new, record = self._store(record, rating.fields())
         except ProtocolError as refusal:
             return refusal.as_ack(), None, []
@@ -215,10 +216,10 @@ class WardService(AlertDesk):
             return ack, None, []
         ward = record["ward"]
         with self._lock:
-            self._take_in(record)
+            self._take_in(record, rating.tapped)
             self.presence.seen(kiosk["id"], now)
             moved = self._keep_current(ward, now, "daily")
-            raised = self._judge(record, now, stamp=record["received_at"])
+            raised = self._judge(record, now, stamp=received_at)
             checkpoint = self._checkpoint(ward) if self._fold(ward, now) or raised or moved else None
             self._seq[ward] = self._seq.get(ward, 0) + 1
             # Asked under the lock: a screen that joins after it gets a snapshot that already has this rating.
@@ -264,12 +265,13 @@ class WardService(AlertDesk):
             limiter.hit(key, now)
         return over[0]
 
-    def _take_in(self, rating: dict) -> None:
-        """Add a stored rating to the ward's picture, the misuse guard and its kiosk's daily tally."""
+    def _take_in(self, rating: dict, tapped: datetime | None = None) -> None:
+        """Add a stored rating to the ward's picture, the misuse guard and its kiosk's daily tally.
+        `tapped`: its tap time, if already parsed."""
         ward = rating["ward"]
         self._picture(ward).add(rating)
         self._newest_tap[ward] = max(self._newest_tap.get(ward, ""), rating["tapped_at"])
-        tapped = parse_utc(rating["tapped_at"])
+        tapped = tapped or parse_utc(rating["tapped_at"])
         if judged_for_misuse(rating):
             self._misuse.record(rating["kiosk_id"], tapped)
         self.presence.tally(rating, self._picture(ward).local_day(tapped).isoformat())

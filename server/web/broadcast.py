@@ -74,9 +74,9 @@ def screens_of(username: str) -> str:
     return "staff:" + username
 
 
-def emit_to_ward(event: str, payload: dict) -> None:
+def emit_to_ward(service: WardService, event: str, payload: dict) -> None:
     """Send an event to every screen of its ward; wall displays get it without what patients wrote."""
-    service, ward = ward_service(), payload["ward"]
+    ward = payload["ward"]
     socketio.emit(event, payload, namespace=STAFF_NAMESPACE, to=ward_room(ward))
     if _listened(service, STAFF_NAMESPACE, ward_room(ward, read_only=True)):  # the copy is only made for a wall
         socketio.emit(event, for_wall_display(payload), namespace=STAFF_NAMESPACE, to=ward_room(ward, read_only=True))
@@ -95,7 +95,7 @@ def tell_ward_of_rating(service: WardService, ward: str, item: dict | None) -> N
     if item is None:
         tell_overviews(service, ward)
     else:
-        emit_to_ward(RATING, item)
+        emit_to_ward(service, RATING, item)
 
 
 def _listened(service: WardService, namespace: str, room: str) -> bool:
@@ -135,7 +135,7 @@ def tell_you_said_we_did(service: WardService, ward: str) -> None:
     """Send a ward's "You said, we did" sentences to its tablets and phones (published only) and its screens."""
     board = service.you_said_we_did(ward)
     socketio.emit(YOU_SAID_WE_DID, {"ward": ward, "published": board["published"]}, namespace=KIOSK_NAMESPACE, to=ward_kiosks_room(ward))
-    emit_to_ward(YOU_SAID_WE_DID, dict(board, ward=ward))
+    emit_to_ward(service, YOU_SAID_WE_DID, dict(board, ward=ward))
 
 
 def send_snapshot(snapshot: dict, read_only: bool) -> None:

@@ -11,7 +11,7 @@ from flask_socketio import ConnectionRefusedError, join_room
 from server.clock import now_utc
 from server.ward.coverage import covered
 from server.ward.presence import tablet_report
-from server.ward.service import OWN_DEVICE
+from server.ward.service import OWN_DEVICE, WardService
 from server.web.auth import signed_in_staff, ward_for_viewer
 from server.web.broadcast import (
     emit_to_ward,
@@ -110,18 +110,17 @@ def kiosk_clock(*_payload):
     return {"start": start, "server_time": iso_utc(now_utc()), "you_said_we_did": service.you_said_we_did(ward)["published"], "ward": ward}
 
 
-def kiosk_rating(kiosk: dict, payload=None, *extra):
+def kiosk_rating(service: WardService, kiosk: dict, payload=None, *extra):
     """A tablet sends one tap. Acked once durable; the ward's screens get it as `rating`, and any `alert` it raised."""
     if extra:
         return ProtocolError("invalid_payload").as_ack()
-    service = ward_service()
     trouble_before = service.storage_problem
     ack, item, raised = service.receive_rating(kiosk, payload, watched=screens_watch(service))
     ack["server_time"] = iso_utc(now_utc())  # every ack is also a reading of the server's clock
     if ack.get("ok") and not ack["duplicate"]:
         tell_ward_of_rating(service, kiosk["ward"], item)
     for alert in raised:
-        emit_to_ward(ALERT, alert)
+        emit_to_ward(service, ALERT, alert)
     tell_screens_if_storage_changed(service, trouble_before)
     return ack
 
@@ -131,18 +130,17 @@ def rating_event(sid: str, *args) -> dict:
 
     Flask-SocketIO would build a Flask request for every event (URL matching, the session copy): about
     a fifth of a rating's CPU under eventlet (py-spy). A rating needs none of it, only its tablet as the
-    connect handler kept it and the app, so it runs in the app's context alone."""
+    connect handler kept it and the app's ward service, passed as arguments, not found through Flask's context."""
     environ = socketio.server.get_environ(sid, namespace=KIOSK_NAMESPACE) or {}
     kiosk = environ.get("saved_session", {}).get("kiosk")
     if kiosk is None:  # Socket.IO calls only connected sockets' handlers, whose connect kept their tablet
         log.error("rating from socket %s with no tablet kept at connect", sid)
         return ProtocolError("server_error").as_ack()
-    with environ["flask.app"].app_context():
-        try:
-            return kiosk_rating(kiosk, *args)
-        except Exception as exc:  # as on_error does for every other event: never a lost ack
-            log.exception("rating handler failed (sid %s): %s", sid, exc)
-            return ProtocolError("server_error").as_ack()
+    try:
+        return kiosk_rating(ward_service(environ["flask.app"]), kiosk, *args)
+    except Exception as exc:  # as on_error does for every other event: never a lost ack
+        log.exception("rating handler failed (sid %s): %s", sid, exc)
+        return ProtocolError("server_error").as_ack()
 
 
 def staff_connect(auth=None):

@@ -131,7 +131,7 @@ def _act_here(ward: str, step: dict) -> dict:
         if refusal.alert:  # another step won: this screen shows the winner at once
             refused["alert"] = refusal.alert
         return refused
-    emit_to_ward(ALERT, alert)
+    emit_to_ward(service, ALERT, alert)
     if alert.get("public_note"):
         tell_you_said_we_did(service, ward)
     tell_screens_if_storage_changed(service, trouble_before)
