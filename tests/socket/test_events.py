@@ -244,3 +244,31 @@ def test_a_tablet_with_its_own_wording_starts_in_it_and_the_rest_of_the_ward_in_
     assert admin.post(f"/admin/kiosks/{corner['id']}/wording", data={f"{corner['id']}-wording": "ward"}).status_code == 302
     assert started(corner) == {"lang": "pl", "wording": "standard"}
     assert signed_in(app, "sister").post(f"/admin/kiosks/{bay['id']}/wording", data={f"{bay['id']}-wording": "easy"}).status_code == 403
+
+
+def test_a_rating_builds_no_flask_request(app, registry, ward, socket_client, monkeypatch):
+    """The busiest event skips Flask-SocketIO's per-event request context (URL matching, session copy)."""
+    tablet = socket_client(KIOSK_NAMESPACE, auth={"token": registry.add_kiosk(ward)["token"]})
+    built = []
+    request_context = type(app).request_context
+    monkeypatch.setattr(type(app), "request_context", lambda self, environ: built.append(environ) or request_context(self, environ))
+    rating = make_rating("good")
+    assert ack_body(tablet.emit(RATING, rating, namespace=KIOSK_NAMESPACE, callback=True))["ok"] is True
+    assert built == []
+    tablet.emit(CLOCK, {}, namespace=KIOSK_NAMESPACE, callback=True)  # the other events still get one
+    assert len(built) == 1
+
+
+def test_a_bug_in_the_rating_handler_is_an_ack_to_retry_not_silence(app, registry, ward, socket_client, monkeypatch):
+    tablet = socket_client(KIOSK_NAMESPACE, auth={"token": registry.add_kiosk(ward)["token"]})
+    service = ward_service(app)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(service, "receive_rating", broken)
+    rating = make_rating("good")
+    ack = tablet.emit(RATING, rating, namespace=KIOSK_NAMESPACE, callback=True)
+    assert ack["ok"] is False and ack["error"] == "server_error"  # the tablet keeps it and tries again
+    monkeypatch.undo()
+    assert ack_body(tablet.emit(RATING, rating, namespace=KIOSK_NAMESPACE, callback=True)) == {"ok": True, "id": rating["id"], "duplicate": False}
