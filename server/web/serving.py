@@ -25,7 +25,7 @@ class GreenOffload:
     The journal instead keeps one native writer thread (`thread`, `condition`) and wakes the waiting
     greenlets with one byte down a pipe per batch (`event`), which the hub reads itself: the pipe stays
     in its poll set, so a batch costs no greenlet of its own and no poll registration (a greenlet
-    reading the pipe cost each batch about 70 µs more CPU, a quarter of a lone rating's journal cost).
+    reading the pipe cost a lone rating's trip through the journal about 30 µs more CPU: 279 against 249).
     """
 
     def __init__(self) -> None:
@@ -63,7 +63,7 @@ class GreenOffload:
         """Run by the hub when the pipe has bytes: send every green event the writer thread has set."""
         try:
             self._os.read(self._wake_r, 4096)
-        except BlockingIOError:  # emptied by an earlier call: the events it announced are sent below or were
+        except BlockingIOError:  # an earlier call read these bytes and sent the events they announced
             pass
         while self._ready:
             self._ready.popleft().send()
