@@ -59,6 +59,19 @@ def test_p0_and_h_follow_the_wards_own_rate_each_day_without_waiting_for_an_aler
     ward.server.close()
 
 
+def test_a_ward_with_no_ratings_yet_has_its_p0_and_h_worked_out_at_start_not_on_its_first_tap(tmp_path):
+    # The first search for h can take a fifth of a second of CPU; on a tap it held up every socket of
+    # a server whose tablets were all reconnecting at once.
+    Ward(tmp_path).server.close()  # the ward is registered, and has no ratings
+    started = START + timedelta(hours=1)
+    ward = Ward(tmp_path, now=started)
+    ward.now += timedelta(hours=1)
+    ack, _, _ = ward.server.receive_rating(ward.kiosk, {"id": str(uuid.uuid4()), "score": "good", "tapped_at": iso_utc(ward.now)})
+    assert ack["ok"]
+    assert [(c["why"], c["at"]) for c in ward.trend()["changes"]] == [("first use", iso_utc(started))]
+    ward.server.close()
+
+
 def test_a_bad_spell_is_left_out_of_the_baseline_and_the_trail_survives_a_restart(tmp_path):
     ward = Ward(tmp_path)
     ward.days(30, 30, 0.08)
