@@ -119,6 +119,10 @@ class Threads:
         """An event the writer thread sets and a handler waits on."""
         return threading.Event()
 
+    def soon(self, fn: Callable[[], None]) -> None:
+        """Run `fn` now: with no event loop there is no turn of it to wait for."""
+        fn()
+
 
 class _Batch:
     """Ratings that share one write and one fsync. Its members all wait on one event, set once per batch."""
@@ -145,6 +149,7 @@ class RatingJournal:
         self._open = _Batch(self._threads.event())  # where ratings gather while the writer writes the one before
         self._writer_started = False
         self._writer_asleep = False  # waiting for a rating: the next one must wake it
+        self._wake_due = False  # ... and has asked for it to be woken
         self._closed = False
         self._files: dict[tuple[str, str], object] = {}
 
@@ -170,7 +175,7 @@ class RatingJournal:
 
         Raises Conflict for a reused id with other content, StorageUnavailable on disk failure.
         """
-        fp = (fingerprint(fields), tap_key(fields))
+        fp, wake = (fingerprint(fields), tap_key(fields)), False
         with self._lock:
             if self._closed:
                 raise StorageUnavailable("the journal is closed: the server is stopping")
@@ -190,13 +195,22 @@ class RatingJournal:
                 if not self._writer_started:
                     self._writer_started = True
                     self._threads.thread(self._write_batches, name="rating-journal")
-                if self._writer_asleep:
-                    self._lock.notify()
+                if self._writer_asleep and not self._wake_due:
+                    self._wake_due = wake = True
+        if wake:
+            # Under eventlet, once every handler ready in this turn of the loop has added its rating:
+            # one wake-up and one fsync for them all, where waking it at once split them over several.
+            self._threads.soon(self._wake_writer)
         batch.done.wait()
         if batch.error is not None:
             self._report(batch)
             raise batch.error
         return new
+
+    def _wake_writer(self) -> None:
+        with self._lock:
+            self._wake_due = False
+            self._lock.notify()
 
     def _write_batches(self) -> None:
         """The writer thread: write whatever gathered while the last batch was written, in one fsync, until closed.

@@ -36,7 +36,7 @@ class GreenOffload:
         self._ready: collections.deque = collections.deque()  # green events to send; append and popleft are thread-safe
         self._wake_r, self._wake_w = self._os.pipe()
         self._os.set_blocking(self._wake_r, False)
-        hub = hubs.get_hub()
+        hub = self._hub = hubs.get_hub()
         hub.add(hub.READ, self._wake_r, self._deliver, self._pipe_failed, lambda: None)
         sys.setswitchinterval(WRITER_GIL_WAIT_S)
 
@@ -53,6 +53,10 @@ class GreenOffload:
 
     def event(self) -> ThreadSetEvent:
         return ThreadSetEvent(self)
+
+    def soon(self, fn) -> None:
+        """Run `fn` once the ready greenlets have had their turn."""
+        self._hub.schedule_call_global(0, fn)
 
     def send_from_thread(self, event) -> None:
         """Called on a native thread: have the hub send this green event."""

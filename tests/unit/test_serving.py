@@ -41,6 +41,20 @@ def test_greenlets_share_one_native_writer_thread_and_lose_nothing(tmp_path):
     assert len(list(read_ratings(tmp_path))) == 50
 
 
+def test_ratings_taken_in_during_one_turn_of_the_event_loop_are_written_as_one_batch(tmp_path):
+    # Woken by the first of them, the writer thread took the GIL within a millisecond and wrote a
+    # batch or two of whatever had arrived: more wake-ups, more fsyncs, more CPU for each rating.
+    journal = RatingJournal(tmp_path, GreenOffload())
+    batches, write = [], journal._write_batch
+    journal._write_batch = lambda records: (batches.append(len(records)), write(records))
+    assert eventlet.spawn(journal.add, *rating(0)).wait() is True
+    eventlet.sleep(0.05)  # the writer thread is asleep again
+    taps = [eventlet.spawn(journal.add, *rating(i)) for i in range(1, 301)]  # all ready to run in the same turn
+    assert [tap.wait() for tap in taps] == [True] * 300
+    journal.close()
+    assert batches == [1, 300]
+
+
 def test_the_event_loop_keeps_running_while_a_batch_is_written(tmp_path):
     journal = RatingJournal(tmp_path, GreenOffload())
     write = journal._write_batch
