@@ -55,8 +55,12 @@ class GreenOffload:
         return ThreadSetEvent(self)
 
     def soon(self, fn) -> None:
-        """Run `fn` once the ready greenlets have had their turn."""
-        self._hub.schedule_call_global(0, fn)
+        """Run `fn` after the greenlets ready to run in this turn of the loop, or now if none is."""
+        due = self._hub.timers  # the hub's heap of (when, timer): a ready greenlet is a timer due now
+        if due and due[0][0] <= self._hub.clock():
+            self._hub.schedule_call_global(0, fn)
+        else:
+            fn()
 
     def send_from_thread(self, event) -> None:
         """Called on a native thread: have the hub send this green event."""

@@ -55,6 +55,21 @@ def test_ratings_taken_in_during_one_turn_of_the_event_loop_are_written_as_one_b
     assert batches == [1, 300]
 
 
+def test_a_lone_rating_wakes_the_writer_at_once_and_a_turn_full_of_them_once_they_have_all_run():
+    offload, order = GreenOffload(), []
+    offload.soon(lambda: order.append("lone"))  # nothing else ready: no turn of the loop to wait for
+    assert order == ["lone"]
+
+    def first():
+        offload.soon(lambda: order.append("writer woken"))
+        order.append("first")
+
+    eventlet.spawn(first)
+    eventlet.spawn(order.append, "second")  # ready in the same turn
+    eventlet.sleep(0.01)
+    assert order == ["lone", "first", "second", "writer woken"]
+
+
 def test_the_event_loop_keeps_running_while_a_batch_is_written(tmp_path):
     journal = RatingJournal(tmp_path, GreenOffload())
     write = journal._write_batch
