@@ -116,8 +116,8 @@ def measure_bound(lab: Lab, mode: str, servers: dict[str, MeasuredServer]) -> di
         for job in jobs:
             job.round(plan.warmup_s, plan.window_s)
             job.rounds.clear()
-        for n in range(plan.rounds):
-            progress(f"{mode}: server-bound ingest, round {n + 1} of {plan.rounds}")
+        for n in range(plan.bound_rounds):
+            progress(f"{mode}: server-bound ingest, round {n + 1} of {plan.bound_rounds}")
             for job in jobs:
                 job.round(plan.warmup_s, plan.window_s)
     finally:

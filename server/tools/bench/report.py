@@ -370,7 +370,8 @@ def _method_notes(lab: Lab) -> list[str]:
     lines = [
         "How: 'bare stack' is a minimal Flask-SocketIO app in the same async mode whose kiosk 'rating' handler only",
         "  acks (for tap -> screen it also relays each rating to every /staff socket), driven by the same client code.",
-        f"  Ratio = value / baseline. Rows 1-4 alternate the sides of each comparison over {plan.rounds} rounds.",
+        f"  Ratio = value / baseline. Rows 1-4 alternate the sides of each comparison: rows 1-2 over {plan.bound_rounds} rounds,"
+        f" rows 3-4 over {plan.rounds}.",
         "  Rows 1-2 are server-bound: each kiosk an asyncio python-socketio client tapping back to back (`call`, one",
         f"  rating in flight per kiosk), spread over {plan.ingest_workers} client processes; CPU us/rating = the server"
         " process's user+system CPU",
