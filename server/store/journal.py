@@ -149,7 +149,7 @@ class RatingJournal:
         self._open = _Batch(self._threads.event())  # where ratings gather while the writer writes the one before
         self._writer_started = False
         self._writer_asleep = False  # waiting for a rating: the next one must wake it
-        self._wake_due = False  # ... and has asked for it to be woken
+        self._wake_due = False  # a rating has asked for it to be woken (add): later ones need not
         self._closed = False
         self._files: dict[tuple[str, str], object] = {}
 
